@@ -1,0 +1,10 @@
+//! The sans-IO protocol layer: Engine.IO and Socket.IO state machines and codecs.
+//!
+//! Nothing here opens a socket, spawns a task or reads a clock: inputs are bytes and `now`,
+//! outputs are bytes to send, events and the next deadline. This is what the tokio runtime,
+//! the browser and mobile bindings, and the virtual-clock tests all drive.
+
+pub mod engineio;
+pub mod rooms;
+pub mod socketio;
+pub mod value;

@@ -1,0 +1,100 @@
+//! Acknowledgements in both directions.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::sync::oneshot;
+
+use super::conn::Conn;
+use super::socket::EmitError;
+use crate::proto::socketio::{AckTracker, Packet};
+use crate::proto::value::{Value, to_value};
+
+/// Why an acknowledgement did not arrive.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AckError {
+    /// No answer within the timeout (socket.io's `operation has timed out`).
+    #[error("operation has timed out")]
+    Timeout,
+    /// The socket disconnected before answering.
+    #[error("socket has been disconnected")]
+    Disconnected,
+    /// The event could not be sent.
+    #[error("emit failed: {0}")]
+    Emit(#[from] EmitError),
+}
+
+/// Answers a client's event that asked for an acknowledgement. Dropping it sends nothing,
+/// as with an ack callback never called in socket.io.
+#[derive(Debug)]
+pub struct AckSender {
+    conn: Arc<Conn>,
+    nsp: Arc<str>,
+    id: u64,
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn")
+            .field("sid", &self.sid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AckSender {
+    pub(crate) fn new(conn: Arc<Conn>, nsp: Arc<str>, id: u64) -> AckSender {
+        AckSender { conn, nsp, id }
+    }
+
+    /// Acknowledges with one argument.
+    pub fn send(self, data: impl Serialize) -> Result<(), EmitError> {
+        let value = to_value(&data).map_err(|e| EmitError::Serialize(e.to_string()))?;
+        self.send_args(vec![value])
+    }
+
+    /// Acknowledges with any number of arguments (binary values go as attachments).
+    pub fn send_args(self, args: Vec<Value>) -> Result<(), EmitError> {
+        self.conn
+            .send_packet(&Packet::ack(&*self.nsp, self.id, args))
+    }
+}
+
+type AckResult = Result<Vec<Value>, AckError>;
+
+/// The acks a socket waits for.
+#[derive(Debug, Default)]
+pub(crate) struct PendingAcks {
+    tracker: AckTracker,
+    waiting: HashMap<u64, oneshot::Sender<AckResult>>,
+}
+
+impl PendingAcks {
+    pub(crate) fn register(&mut self) -> (u64, oneshot::Receiver<AckResult>) {
+        let id = self.tracker.register(None);
+        let (tx, rx) = oneshot::channel();
+        self.waiting.insert(id, tx);
+        (id, rx)
+    }
+
+    pub(crate) fn resolve(&mut self, id: u64, result: AckResult) {
+        if self.tracker.resolve(id)
+            && let Some(tx) = self.waiting.remove(&id)
+        {
+            let _ = tx.send(result);
+        }
+    }
+
+    pub(crate) fn forget(&mut self, id: u64) {
+        self.tracker.resolve(id);
+        self.waiting.remove(&id);
+    }
+
+    pub(crate) fn fail_all(&mut self) {
+        for id in self.tracker.drain() {
+            if let Some(tx) = self.waiting.remove(&id) {
+                let _ = tx.send(Err(AckError::Disconnected));
+            }
+        }
+    }
+}

@@ -1,0 +1,428 @@
+//! The HTTP side: long-polling requests, WebSocket upgrades, CORS and error answers.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt as _, Full, Limited};
+use hyper::body::Body;
+use hyper_util::rt::TokioIo;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::Role;
+
+use super::config::CorsOrigin;
+use super::conn::{Conn, RequestInfo};
+use super::driver;
+use super::server::ServerInner;
+use crate::proto::engineio::{
+    CloseReason, EngineQuery, RequestError, RequestKind, Transport, classify, payload, query_pairs,
+};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The Socket.IO endpoint as a tower/hyper service, to mount in an axum or tower app at the
+/// server's path (`/socket.io/` by default). Requests outside that path get 404.
+#[derive(Clone)]
+pub struct SocketIoService {
+    pub(crate) server: Arc<ServerInner>,
+}
+
+impl std::fmt::Debug for SocketIoService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketIoService").finish_non_exhaustive()
+    }
+}
+
+impl<B> tower_service::Service<Request<B>> for SocketIoService
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let server = self.server.clone();
+        let address = req.extensions().get::<SocketAddr>().copied();
+        Box::pin(async move { Ok(handle(server, req, address).await) })
+    }
+}
+
+/// True when `path` is under the server's path.
+pub(crate) fn is_engine_path(server: &ServerInner, path: &str) -> bool {
+    path.starts_with(&server.path) || path == server.path.trim_end_matches('/')
+}
+
+/// Answers one request for the Socket.IO endpoint.
+pub(crate) async fn handle<B>(
+    server: Arc<ServerInner>,
+    req: Request<B>,
+    address: Option<SocketAddr>,
+) -> Response<Full<Bytes>>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    if !is_engine_path(&server, req.uri().path()) {
+        return plain(StatusCode::NOT_FOUND, "Not found");
+    }
+    let origin = req.headers().get(header::ORIGIN).cloned();
+    let mut response = route(&server, req, address).await;
+    add_cors(&server, origin.as_ref(), &mut response);
+    response
+}
+
+async fn route<B>(
+    server: &Arc<ServerInner>,
+    mut req: Request<B>,
+    address: Option<SocketAddr>,
+) -> Response<Full<Bytes>>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    if req.method() == Method::OPTIONS && server.config.cors.is_some() {
+        return preflight(&req);
+    }
+    let query = EngineQuery::parse(req.uri().query().unwrap_or(""));
+    let websocket = is_websocket_upgrade(&req);
+    let kind = classify(
+        req.method().as_str(),
+        &query,
+        websocket,
+        &server.config.transports,
+        |sid| {
+            // Deadlines that passed while no timer fired yet count before the request does.
+            let conn = server.session(sid)?;
+            conn.handle_timeout(Instant::now());
+            let state = conn.lock();
+            (!state.engine.is_closed()).then(|| state.engine.transport())
+        },
+    );
+    let kind = match kind {
+        Ok(RequestKind::Upgrade(_)) if !server.config.allow_upgrades => {
+            Err(RequestError::BadRequest)
+        }
+        other => other,
+    };
+    match kind {
+        Err(error) => error_response(error),
+        Ok(RequestKind::Handshake(Transport::Polling)) => {
+            let info = request_info(&req, address);
+            let conn = server.open_session(Transport::Polling, info, None);
+            let packets = conn.lock().engine.drain_transmits();
+            polling_body(payload::encode(&packets))
+        }
+        Ok(RequestKind::Handshake(Transport::WebSocket)) => {
+            let info = request_info(&req, address);
+            let server = server.clone();
+            let max = server.config.max_http_buffer_size;
+            accept_websocket(&mut req, max, move |ws| async move {
+                server.open_session(Transport::WebSocket, info, Some(ws));
+            })
+        }
+        Ok(RequestKind::Upgrade(sid)) => {
+            let Some(conn) = server.session(&sid) else {
+                return error_response(RequestError::UnknownSid);
+            };
+            if conn.lock().engine.start_upgrade(Instant::now()).is_err() {
+                return error_response(RequestError::BadRequest);
+            }
+            conn.wake_driver.notify_one();
+            let max = server.config.max_http_buffer_size;
+            accept_websocket(&mut req, max, move |ws| async move {
+                let _ = conn.probe_tx.send(ws);
+            })
+        }
+        Ok(RequestKind::Reject(_)) => {
+            let max = server.config.max_http_buffer_size;
+            accept_websocket(&mut req, max, |mut ws| async move {
+                let _ = futures_util::SinkExt::close(&mut ws).await;
+            })
+        }
+        Ok(RequestKind::Poll(sid)) => match server.session(&sid) {
+            Some(conn) => long_poll(conn).await,
+            None => error_response(RequestError::UnknownSid),
+        },
+        Ok(RequestKind::Post(sid)) => match server.session(&sid) {
+            Some(conn) => post(conn, req).await,
+            None => error_response(RequestError::UnknownSid),
+        },
+    }
+}
+
+fn is_websocket_upgrade<B>(req: &Request<B>) -> bool {
+    let has_token = |name: header::HeaderName, token: &str| {
+        req.headers().get_all(name).iter().any(|value| {
+            value
+                .to_str()
+                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        })
+    };
+    req.method() == Method::GET
+        && has_token(header::UPGRADE, "websocket")
+        && has_token(header::CONNECTION, "upgrade")
+}
+
+fn request_info<B>(req: &Request<B>, address: Option<SocketAddr>) -> RequestInfo {
+    RequestInfo {
+        headers: req.headers().clone(),
+        query: query_pairs(req.uri().query().unwrap_or("")).collect(),
+        address,
+        url: req.uri().to_string(),
+        secure: req.uri().scheme_str() == Some("https"),
+        issued: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64),
+    }
+}
+
+/// Answers `101 Switching Protocols` and hands the WebSocket to `then` once hyper upgrades.
+fn accept_websocket<B, F, Fut>(
+    req: &mut Request<B>,
+    max_payload: u64,
+    then: F,
+) -> Response<Full<Bytes>>
+where
+    F: FnOnce(driver::WsStream) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(key) = req.headers().get(header::SEC_WEBSOCKET_KEY) else {
+        return error_response(RequestError::BadRequest);
+    };
+    let accept = derive_accept_key(key.as_bytes());
+    let upgrade = hyper::upgrade::on(req);
+    tokio::spawn(async move {
+        if let Ok(upgraded) = upgrade.await {
+            let config = driver::ws_config(max_payload);
+            let ws = WebSocketStream::from_raw_socket(
+                TokioIo::new(upgraded),
+                Role::Server,
+                Some(config),
+            )
+            .await;
+            then(ws).await;
+        }
+    });
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    if let Ok(accept) = HeaderValue::from_str(&accept) {
+        headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    response
+}
+
+async fn long_poll(conn: Arc<Conn>) -> Response<Full<Bytes>> {
+    {
+        let mut state = conn.lock();
+        if state.poll_active {
+            drop(state);
+            conn.lock().engine.abort(CloseReason::TransportError);
+            conn.process_events();
+            return error_response(RequestError::BadRequest);
+        }
+        state.poll_active = true;
+    }
+    struct Release(Arc<Conn>);
+    impl Drop for Release {
+        fn drop(&mut self) {
+            self.0.lock().poll_active = false;
+        }
+    }
+    let _release = Release(conn.clone());
+    loop {
+        let notified = conn.wake_poll.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let packets = {
+            let mut state = conn.lock();
+            if state.engine.is_closed() {
+                // A client's own `close` releases its pending poll with a noop, as engine.io.
+                let client_closed =
+                    state.engine.close_reason() == Some(CloseReason::TransportClose);
+                return polling_body(if client_closed {
+                    b"6".to_vec()
+                } else {
+                    b"1".to_vec()
+                });
+            }
+            if state.engine.transport() != Transport::Polling {
+                return polling_body(b"6".to_vec());
+            }
+            state.engine.drain_transmits()
+        };
+        if !packets.is_empty() {
+            // Taking a closing session's final `close` ends it.
+            conn.process_events();
+            return polling_body(payload::encode(&packets));
+        }
+        notified.await;
+    }
+}
+
+async fn post<B>(conn: Arc<Conn>, req: Request<B>) -> Response<Full<Bytes>>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    let max = conn.server.config.max_http_buffer_size;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max) {
+        return plain(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large");
+    }
+    {
+        let mut state = conn.lock();
+        if state.post_active {
+            drop(state);
+            conn.lock().engine.abort(CloseReason::TransportError);
+            conn.process_events();
+            return error_response(RequestError::BadRequest);
+        }
+        state.post_active = true;
+    }
+    let limit = usize::try_from(max).unwrap_or(usize::MAX);
+    let body = Limited::new(req.into_body(), limit).collect().await;
+    conn.lock().post_active = false;
+    let body = match body {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) => {
+            if error
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                return plain(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large");
+            }
+            return error_response(RequestError::BadRequest);
+        }
+    };
+    match payload::decode(&body) {
+        Ok(packets) => {
+            let now = Instant::now();
+            for packet in packets {
+                conn.handle_inbound(packet, Transport::Polling, now);
+            }
+            let mut response = plain(StatusCode::OK, "ok");
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+            response
+        }
+        Err(_) => {
+            conn.lock().engine.abort(CloseReason::ParseError);
+            conn.process_events();
+            error_response(RequestError::BadRequest)
+        }
+    }
+}
+
+fn polling_body(body: Vec<u8>) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=UTF-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// engine.io's error answer: status 400 (403 for Forbidden) and `{"code":N,"message":"..."}`.
+pub(crate) fn error_response(error: RequestError) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(error.json_body())));
+    *response.status_mut() =
+        StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn preflight<B>(req: &Request<B>) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET,HEAD,PUT,PATCH,POST,DELETE"),
+    );
+    if let Some(requested) = req.headers().get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, requested.clone());
+        headers.insert(
+            header::VARY,
+            HeaderValue::from_static("Access-Control-Request-Headers"),
+        );
+    }
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+    response
+}
+
+fn add_cors(
+    server: &ServerInner,
+    origin: Option<&HeaderValue>,
+    response: &mut Response<Full<Bytes>>,
+) {
+    let Some(cors) = &server.config.cors else {
+        return;
+    };
+    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+        return;
+    }
+    let allowed = match (&cors.origin, origin) {
+        (CorsOrigin::Any, _) => Some(HeaderValue::from_static("*")),
+        (CorsOrigin::Reflect, Some(origin)) => Some(origin.clone()),
+        (CorsOrigin::List(list), Some(origin)) => origin
+            .to_str()
+            .ok()
+            .filter(|o| list.iter().any(|allowed| allowed == o))
+            .map(|_| origin.clone()),
+        _ => None,
+    };
+    let headers = response.headers_mut();
+    if let Some(allowed) = allowed {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allowed);
+    }
+    if !matches!(cors.origin, CorsOrigin::Any) {
+        headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    if cors.credentials {
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
+    }
+}

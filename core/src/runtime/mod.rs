@@ -1,0 +1,28 @@
+//! The tokio runtime: a hyper service for long-polling and WebSocket, and the public server
+//! API (namespaces, sockets, rooms, broadcasts, acks, middlewares).
+//!
+//! It is a thin pump around [`crate::proto`]: each Engine.IO session is driven by one task
+//! that owns its WebSocket (when there is one) and its timers.
+
+mod ack;
+mod broadcast;
+mod config;
+mod conn;
+mod driver;
+mod event;
+mod http;
+mod ids;
+mod namespace;
+mod server;
+mod socket;
+
+pub use ack::{AckError, AckSender};
+pub use broadcast::BroadcastOperator;
+pub use config::{Cors, CorsOrigin, ServerConfig};
+pub use event::Event;
+pub use http::SocketIoService;
+pub use namespace::{ConnectError, Namespace};
+pub use server::{Fallback, Server};
+pub use socket::{DisconnectReason, EmitError, Handshake, Socket};
+
+pub use crate::proto::engineio::Transport;

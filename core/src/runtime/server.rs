@@ -1,0 +1,336 @@
+//! The server: options, namespaces, sessions, and the listener.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use serde::Serialize;
+use tokio::net::{TcpListener, ToSocketAddrs};
+use tokio::sync::Notify;
+
+use super::broadcast::BroadcastOperator;
+use super::config::ServerConfig;
+use super::conn::{Conn, RequestInfo};
+use super::driver::{self, WsStream};
+use super::http::{SocketIoService, handle, is_engine_path};
+use super::namespace::{ConnectError, Namespace, read, write};
+use super::socket::{EmitError, Socket};
+use crate::proto::engineio::{CloseReason, Transport};
+use crate::proto::rooms::Room;
+use crate::proto::value::Value;
+
+pub(crate) struct ServerInner {
+    pub(crate) config: ServerConfig,
+    pub(crate) path: String,
+    sessions: Mutex<HashMap<Arc<str>, Arc<Conn>>>,
+    namespaces: RwLock<HashMap<String, Namespace>>,
+    closing: AtomicBool,
+    shutdown: Notify,
+}
+
+impl ServerInner {
+    pub(crate) fn namespace(&self, name: &str) -> Option<Namespace> {
+        read(&self.namespaces).get(name).cloned()
+    }
+
+    pub(crate) fn session(&self, sid: &str) -> Option<Arc<Conn>> {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(sid)
+            .cloned()
+    }
+
+    pub(crate) fn remove_session(&self, sid: &str) {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(sid);
+    }
+
+    /// Creates a session and spawns its driver task.
+    pub(crate) fn open_session(
+        self: &Arc<Self>,
+        transport: Transport,
+        request: RequestInfo,
+        ws: Option<WsStream>,
+    ) -> Arc<Conn> {
+        let (conn, probe_rx) = Conn::new(self.clone(), transport, request, Instant::now());
+        if self.closing.load(Ordering::Acquire) {
+            conn.close(CloseReason::ServerShuttingDown);
+        } else {
+            self.sessions
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(conn.sid.clone(), conn.clone());
+        }
+        tokio::spawn(driver::run(conn.clone(), ws, probe_rx));
+        conn
+    }
+
+    fn all_sessions(&self) -> Vec<Arc<Conn>> {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+}
+
+/// A Socket.IO server (socket.io's `Server`). Cheap to clone; every clone is the same server.
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// let io = polysocket::Server::new();
+/// io.on_connection(|socket| {
+///     socket.on("echo", |socket, mut event| {
+///         if let Some(ack) = event.ack() {
+///             let _ = ack.send_args(event.args.clone());
+///         }
+///     });
+/// });
+/// let addr = io.listen("127.0.0.1:3000").await?;
+/// # let _ = addr; Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Server {
+    inner: Arc<ServerInner>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server::new()
+    }
+}
+
+/// Extra HTTP routes served next to Socket.IO by [`Server::listen_with_fallback`].
+pub type Fallback = Arc<dyn Fn(&http::request::Parts) -> Response<Full<Bytes>> + Send + Sync>;
+
+impl Server {
+    /// A server with socket.io's default options.
+    pub fn new() -> Server {
+        Server::with_config(ServerConfig::default())
+    }
+
+    /// A server with these options.
+    pub fn with_config(config: ServerConfig) -> Server {
+        let path = config.normalized_path();
+        let inner = Arc::new({
+            let mut namespaces = HashMap::new();
+            namespaces.insert("/".to_owned(), Namespace::new("/"));
+            ServerInner {
+                config,
+                path,
+                sessions: Mutex::new(HashMap::new()),
+                namespaces: RwLock::new(namespaces),
+                closing: AtomicBool::new(false),
+                shutdown: Notify::new(),
+            }
+        });
+        Server { inner }
+    }
+
+    /// The options.
+    pub fn config(&self) -> &ServerConfig {
+        &self.inner.config
+    }
+
+    /// The namespace `name`, created if needed (`io.of(name)`).
+    pub fn of(&self, name: &str) -> Namespace {
+        let name = if name.starts_with('/') {
+            name.to_owned()
+        } else {
+            format!("/{name}")
+        };
+        if let Some(ns) = self.inner.namespace(&name) {
+            return ns;
+        }
+        write(&self.inner.namespaces)
+            .entry(name.clone())
+            .or_insert_with(|| Namespace::new(&name))
+            .clone()
+    }
+
+    /// The main namespace `/` (socket.io's `io.sockets`).
+    pub fn sockets(&self) -> Namespace {
+        self.of("/")
+    }
+
+    /// Handles connections to `/` (`io.on("connection")`).
+    pub fn on_connection(&self, handler: impl Fn(Socket) + Send + Sync + 'static) {
+        self.sockets().on_connection(handler);
+    }
+
+    /// Adds a connect middleware to `/` (`io.use`).
+    pub fn use_middleware(
+        &self,
+        middleware: impl Fn(&Socket) -> Result<(), ConnectError> + Send + Sync + 'static,
+    ) {
+        self.sockets().use_middleware(middleware);
+    }
+
+    /// Emits to every socket of `/`.
+    pub fn emit(&self, event: &str, data: impl Serialize) -> Result<(), EmitError> {
+        self.sockets().emit(event, data)
+    }
+
+    /// Emits to every socket of `/` with any number of arguments.
+    pub fn emit_args(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
+        self.sockets().emit_args(event, args)
+    }
+
+    /// A broadcast to `room` in `/`.
+    pub fn to(&self, room: impl Into<Room>) -> BroadcastOperator {
+        self.sockets().to(room)
+    }
+
+    /// A broadcast to every socket of `/` not in `room`.
+    pub fn except(&self, room: impl Into<Room>) -> BroadcastOperator {
+        self.sockets().except(room)
+    }
+
+    /// Number of open Engine.IO connections (`io.engine.clientsCount`).
+    pub fn clients_count(&self) -> usize {
+        self.inner
+            .sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+    }
+
+    /// The endpoint as a tower service, to mount in an axum/tower app.
+    pub fn service(&self) -> SocketIoService {
+        SocketIoService {
+            server: self.inner.clone(),
+        }
+    }
+
+    /// Listens on `addr` (e.g. `"127.0.0.1:3000"`, port 0 for any) and serves in the
+    /// background; returns the bound address.
+    pub async fn listen(&self, addr: impl ToSocketAddrs) -> io::Result<SocketAddr> {
+        let not_found: Fallback = Arc::new(|_| {
+            let mut response = Response::new(Full::new(Bytes::from_static(b"Not found")));
+            *response.status_mut() = http::StatusCode::NOT_FOUND;
+            response
+        });
+        self.listen_with_fallback(addr, not_found).await
+    }
+
+    /// Like [`Server::listen`], and answers requests outside the Socket.IO path with
+    /// `fallback` (e.g. the static files of an app).
+    pub async fn listen_with_fallback(
+        &self,
+        addr: impl ToSocketAddrs,
+        fallback: Fallback,
+    ) -> io::Result<SocketAddr> {
+        let listener = bind(addr).await?;
+        let local = listener.local_addr()?;
+        let server = self.inner.clone();
+        tokio::spawn(accept_loop(server, listener, fallback));
+        Ok(local)
+    }
+
+    /// Closes the server: stops accepting, disconnects every client with
+    /// `server shutting down`, and waits briefly for their transports to flush.
+    pub async fn close(&self) {
+        self.inner.closing.store(true, Ordering::Release);
+        self.inner.shutdown.notify_waiters();
+        let sessions = self.inner.all_sessions();
+        for conn in &sessions {
+            conn.close(CloseReason::ServerShuttingDown);
+        }
+        let deadline = Instant::now() + std::time::Duration::from_secs(2);
+        while self.clients_count() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        for conn in self.inner.all_sessions() {
+            conn.lock().engine.abort(CloseReason::ServerShuttingDown);
+            conn.process_events();
+        }
+    }
+}
+
+/// Binds with a large accept backlog: a connect storm must not overflow the queue.
+async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+    let mut last_error = None;
+    for addr in tokio::net::lookup_host(addr).await? {
+        let socket = match addr {
+            SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+            SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+        };
+        socket.set_reuseaddr(true)?;
+        match socket.bind(addr).and_then(|()| socket.listen(4096)) {
+            Ok(listener) => return Ok(listener),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address")))
+}
+
+async fn accept_loop(server: Arc<ServerInner>, listener: TcpListener, fallback: Fallback) {
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = server.shutdown.notified() => return,
+        };
+        let (stream, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(error) => {
+                tracing::warn!(%error, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let server = server.clone();
+        let fallback = fallback.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let server = server.clone();
+                let fallback = fallback.clone();
+                async move {
+                    Ok::<_, std::convert::Infallible>(serve(server, fallback, req, peer).await)
+                }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades()
+                .await;
+        });
+    }
+}
+
+fn serve(
+    server: Arc<ServerInner>,
+    fallback: Fallback,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> impl Future<Output = Response<Full<Bytes>>> + Send {
+    async move {
+        if is_engine_path(&server, req.uri().path()) {
+            handle(server, req, Some(peer)).await
+        } else {
+            let (parts, _body) = req.into_parts();
+            fallback(&parts)
+        }
+    }
+}
