@@ -154,6 +154,17 @@ impl Conn {
         }
     }
 
+    pub(crate) fn send_engine_packets(&self, packets: Vec<EnginePacket>) -> Result<(), EmitError> {
+        match self.lock().engine.send_all(packets.into_iter()) {
+            Ok(()) => {
+                self.wake();
+                Ok(())
+            }
+            Err(SendError::Closed) => Err(EmitError::Closed),
+            Err(SendError::Saturated) => Err(EmitError::Saturated),
+        }
+    }
+
     pub(crate) fn send_packet(&self, packet: &Packet) -> Result<(), EmitError> {
         self.send_frames(&Frames::encode(packet))
     }
@@ -189,7 +200,7 @@ impl Conn {
         let connect_expired = {
             let mut state = self.lock();
             state.engine.handle_timeout(now);
-            state.sio.handle_timeout(now).is_err()
+            state.sio.handle_timeout(now).is_err() && self.server.engine_handler().is_none()
         };
         if connect_expired {
             self.close(CloseReason::ForcedClose);
@@ -228,6 +239,10 @@ impl Conn {
     }
 
     fn on_message(self: &Arc<Self>, packet: EnginePacket) {
+        if let Some(handler) = self.server.engine_handler() {
+            handler(&super::server::EngineSocket(self.clone()), packet);
+            return;
+        }
         let decoded = {
             let mut state = self.lock();
             match packet {

@@ -22,7 +22,7 @@ pub use config::{Cors, CorsOrigin, ServerConfig};
 pub use event::Event;
 pub use http::SocketIoService;
 pub use namespace::{ConnectError, Namespace};
-pub use server::{Fallback, Server};
+pub use server::{EngineHandler, EngineSocket, Fallback, Server};
 pub use socket::{DisconnectReason, EmitError, Handshake, Socket};
 
 pub use crate::proto::engineio::Transport;

@@ -24,7 +24,7 @@ use super::driver::{self, WsStream};
 use super::http::{SocketIoService, handle, is_engine_path};
 use super::namespace::{ConnectError, Namespace, read, write};
 use super::socket::{EmitError, Socket};
-use crate::proto::engineio::{CloseReason, Transport};
+use crate::proto::engineio::{CloseReason, Packet, Transport};
 use crate::proto::rooms::Room;
 use crate::proto::value::Value;
 
@@ -35,9 +35,40 @@ pub(crate) struct ServerInner {
     namespaces: RwLock<HashMap<String, Namespace>>,
     closing: AtomicBool,
     shutdown: Notify,
+    pub(crate) engine_handler: RwLock<Option<EngineHandler>>,
+}
+
+/// Handles raw Engine.IO messages when the server runs without the Socket.IO layer.
+pub type EngineHandler = Arc<dyn Fn(&EngineSocket, Packet) + Send + Sync>;
+
+/// One raw Engine.IO session, for servers that bypass Socket.IO
+/// ([`Server::on_engine_message`]).
+#[derive(Clone)]
+pub struct EngineSocket(pub(crate) Arc<Conn>);
+
+impl std::fmt::Debug for EngineSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("EngineSocket").field(&self.0.sid).finish()
+    }
+}
+
+impl EngineSocket {
+    /// The session id.
+    pub fn id(&self) -> &str {
+        &self.0.sid
+    }
+
+    /// Sends a message ([`Packet::Text`] or [`Packet::Binary`]) to the client.
+    pub fn send(&self, packet: Packet) -> Result<(), EmitError> {
+        self.0.send_engine_packets(vec![packet])
+    }
 }
 
 impl ServerInner {
+    pub(crate) fn engine_handler(&self) -> Option<EngineHandler> {
+        read(&self.engine_handler).clone()
+    }
+
     pub(crate) fn namespace(&self, name: &str) -> Option<Namespace> {
         read(&self.namespaces).get(name).cloned()
     }
@@ -143,6 +174,7 @@ impl Server {
                 namespaces: RwLock::new(namespaces),
                 closing: AtomicBool::new(false),
                 shutdown: Notify::new(),
+                engine_handler: RwLock::new(None),
             }
         });
         Server { inner }
@@ -205,6 +237,15 @@ impl Server {
     /// A broadcast to every socket of `/` not in `room`.
     pub fn except(&self, room: impl Into<Room>) -> BroadcastOperator {
         self.sockets().except(room)
+    }
+
+    /// Runs the server as a plain Engine.IO server: every message a client sends goes to
+    /// `handler` instead of the Socket.IO layer (as `engine.io`'s `socket.on("message")`).
+    pub fn on_engine_message(
+        &self,
+        handler: impl Fn(&EngineSocket, Packet) + Send + Sync + 'static,
+    ) {
+        *write(&self.inner.engine_handler) = Some(Arc::new(handler));
     }
 
     /// Number of open Engine.IO connections (`io.engine.clientsCount`).
