@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs every test of the repository: lints, the Rust suites, the wasm32 build of the sans-IO
+# core, the interop suites against the official npm and PyPI peers, the chat page in headless
+# Chromium, and a fuzz smoke run. Installs what is missing first (scripts/setup.sh).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+bash scripts/setup.sh || { echo "setup failed"; exit 1; }
+
+passed=0 failed=0 failures=()
+stage() {
+  local name=$1; shift
+  echo "=== $name"
+  local start=$SECONDS
+  if "$@"; then
+    passed=$((passed + 1)); echo "=== $name: ok ($((SECONDS - start)) s)"
+  else
+    failed=$((failed + 1)); failures+=("$name"); echo "=== $name: FAILED ($((SECONDS - start)) s)"
+  fi
+}
+
+stage "cargo fmt" cargo fmt --all --check
+stage "cargo clippy" cargo clippy --workspace --all-targets -q -- -D warnings
+stage "proto builds for wasm32 (no tokio)" \
+  cargo build -q -p polysocket --no-default-features --target wasm32-unknown-unknown
+stage "rust tests" cargo nextest run --workspace --no-fail-fast -j 2
+stage "release build of the servers" \
+  cargo build -q --release -p polysocket --examples -p polysocket-examples
+
+export POLYSOCKET_INTEROP_SERVER=$PWD/target/release/examples/interop_server
+stage "interop: npm socket.io-client 4.8" node --test tests/interop/node/
+stage "interop: PyPI python-socketio" .venv/bin/python -m pytest -q tests/interop/python
+stage "chat page in headless Chromium" \
+  env CHAT_SERVER_CMD="$PWD/target/release/chat" node --test examples/chat/test/
+if [ -x core/fuzz/run-smoke.sh ]; then
+  stage "fuzz smoke (30 s per target)" core/fuzz/run-smoke.sh "${FUZZ_SECONDS:-30}"
+fi
+
+echo
+if [ "$failed" -gt 0 ]; then printf 'failed stage: %s\n' "${failures[@]}"; fi
+echo "stages: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
