@@ -1,7 +1,6 @@
 //! The server: options, namespaces, sessions, and the listener.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -360,18 +359,16 @@ async fn accept_loop(server: Arc<ServerInner>, listener: TcpListener, fallback: 
     }
 }
 
-fn serve(
+async fn serve(
     server: Arc<ServerInner>,
     fallback: Fallback,
     req: Request<Incoming>,
     peer: SocketAddr,
-) -> impl Future<Output = Response<Full<Bytes>>> + Send {
-    async move {
-        if is_engine_path(&server, req.uri().path()) {
-            handle(server, req, Some(peer)).await
-        } else {
-            let (parts, _body) = req.into_parts();
-            fallback(&parts)
-        }
+) -> Response<Full<Bytes>> {
+    if is_engine_path(&server, req.uri().path()) {
+        handle(server, req, Some(peer)).await
+    } else {
+        let (parts, _body) = req.into_parts();
+        fallback(&parts)
     }
 }
