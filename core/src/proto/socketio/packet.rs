@@ -178,7 +178,10 @@ impl Packet {
                 (PacketType::BinaryAck, PacketType::Ack, Some(*id))
             }
             PacketData::ConnectError(data) => {
-                data.write_json(&mut body, attachments);
+                // A CONNECT_ERROR received without payload decodes to null: keep it empty.
+                if !data.is_null() {
+                    data.write_json(&mut body, attachments);
+                }
                 (PacketType::ConnectError, PacketType::ConnectError, None)
             }
         };
