@@ -62,9 +62,27 @@ pub(crate) struct ConnState {
     pub(crate) engine: Session,
     sio: ServerConnection,
     sockets: HashMap<String, Socket>,
+    /// Packets for namespaces whose connection handlers are still running, in arrival order.
+    ///
+    /// The CONNECT reply is queued before the handlers run (so that their emits follow it),
+    /// and on a multi-threaded runtime a pending long-poll (or the WebSocket driver, when a
+    /// middleware moved the connect to its own task) can deliver it at once. The client may
+    /// then answer before the handlers have registered their `socket.on(..)` handlers;
+    /// dispatching its events right away would drop them, or end the socket before its
+    /// `on_disconnect` exists. socket.io never sees this (Node runs the `connection`
+    /// handlers before any further I/O), so those packets wait here and are dispatched,
+    /// in order, once the handlers returned. The same goes for the connection closing
+    /// meanwhile, so that the handlers' `on_disconnect` sees it.
+    held: HashMap<String, Vec<Held>>,
     pub(crate) poll_active: bool,
     pub(crate) post_active: bool,
     torn_down: bool,
+}
+
+/// What happened to a socket while its connection handlers ran (see `ConnState::held`).
+enum Held {
+    Packet(ConnectionEvent),
+    Closed(DisconnectReason),
 }
 
 /// Events only the driver task can act on.
@@ -112,6 +130,7 @@ impl Conn {
                 engine,
                 sio,
                 sockets: HashMap::new(),
+                held: HashMap::new(),
                 poll_active: false,
                 post_active: false,
                 torn_down: false,
@@ -266,6 +285,24 @@ impl Conn {
     }
 
     fn dispatch(self: &Arc<Self>, event: ConnectionEvent) {
+        let nsp = match &event {
+            ConnectionEvent::Connect { .. } => None,
+            ConnectionEvent::Event { nsp, .. }
+            | ConnectionEvent::Ack { nsp, .. }
+            | ConnectionEvent::Disconnect { nsp } => Some(nsp),
+        };
+        if let Some(nsp) = nsp {
+            let mut state = self.lock();
+            if let Some(held) = state.held.get_mut(nsp.as_str()) {
+                // The namespace's connection handlers are still running: see `held`.
+                held.push(Held::Packet(event));
+                return;
+            }
+        }
+        self.dispatch_now(event);
+    }
+
+    fn dispatch_now(self: &Arc<Self>, event: ConnectionEvent) {
         match event {
             ConnectionEvent::Connect { nsp, auth } => self.connect(nsp, auth),
             ConnectionEvent::Event {
@@ -330,11 +367,34 @@ impl Conn {
             }
             state.sio.accepted(&nsp);
             state.sockets.insert(nsp.clone(), socket.clone());
+            // Before the CONNECT reply can reach the client: hold its packets until the
+            // connection handlers below have run.
+            state.held.insert(nsp.clone(), Vec::new());
         }
         let mut reply = Map::new();
         reply.insert("sid".to_owned(), Value::from(socket.id()));
-        let _ = self.send_packet(&Packet::connect(nsp, Some(Value::Object(reply))));
+        let _ = self.send_packet(&Packet::connect(nsp.clone(), Some(Value::Object(reply))));
         socket.namespace().add_socket(&socket);
+        // Dispatch what arrived meanwhile; whatever arrives during that is appended and
+        // taken by the next round, so the order is kept until the hold is lifted.
+        loop {
+            let batch = {
+                let mut state = self.lock();
+                match state.held.get_mut(&nsp) {
+                    Some(held) if !held.is_empty() => std::mem::take(held),
+                    _ => {
+                        state.held.remove(&nsp);
+                        break;
+                    }
+                }
+            };
+            for held in batch {
+                match held {
+                    Held::Packet(event) => self.dispatch_now(event),
+                    Held::Closed(reason) => socket.on_close(reason),
+                }
+            }
+        }
     }
 
     /// Removes a socket that left its namespace (either side).
@@ -356,12 +416,117 @@ impl Conn {
                 return;
             }
             state.torn_down = true;
-            state.sockets.drain().map(|(_, s)| s).collect::<Vec<_>>()
+            let ConnState { sockets, held, .. } = &mut *state;
+            // A socket whose connection handlers still run closes once they returned (and
+            // after the packets held before the close): it stays in `sockets` till then.
+            for (nsp, held) in held.iter_mut() {
+                if sockets.contains_key(nsp) {
+                    held.push(Held::Closed(DisconnectReason::from(reason)));
+                }
+            }
+            let closing: Vec<String> = sockets
+                .keys()
+                .filter(|nsp| !held.contains_key(*nsp))
+                .cloned()
+                .collect();
+            closing
+                .iter()
+                .filter_map(|nsp| sockets.remove(nsp))
+                .collect::<Vec<_>>()
         };
         self.server.remove_session(&self.sid);
         for socket in sockets {
             socket.on_close(DisconnectReason::from(reason));
         }
         self.wake();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Mutex, mpsc};
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio::net::TcpStream;
+
+    use crate::{Server, Value};
+
+    /// One HTTP/1.1 request on its own connection; returns the body.
+    async fn request(addr: std::net::SocketAddr, method: &str, path: &str, body: &str) -> String {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\
+             Content-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await.unwrap();
+        let response = String::from_utf8(response).unwrap();
+        let (status, body) = response.split_once("\r\n\r\n").unwrap();
+        assert!(status.starts_with("HTTP/1.1 200"), "{response}");
+        body.to_owned()
+    }
+
+    async fn within<F: std::future::Future>(
+        f: F,
+    ) -> Result<F::Output, tokio::time::error::Elapsed> {
+        tokio::time::timeout(Duration::from_secs(5), f).await
+    }
+
+    /// Regression: over long-polling the CONNECT reply reaches the client while the
+    /// `connection` handler is still running; an event the client sends at once must wait
+    /// for the handlers it registers instead of being dropped (python-socketio flake).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn events_sent_during_connection_handler_are_not_lost() {
+        let io = Server::new();
+        let (entered_tx, entered_rx) = mpsc::channel::<()>();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let entered_tx = Mutex::new(entered_tx);
+        let release_rx = Mutex::new(release_rx);
+        io.on_connection(move |socket| {
+            entered_tx.lock().unwrap().send(()).unwrap();
+            // A slow handler: the client gets the CONNECT reply (and sends its event)
+            // before the handler below is registered.
+            release_rx.lock().unwrap().recv().unwrap();
+            socket.on("ping", |_, mut event| {
+                if let Some(ack) = event.ack() {
+                    let _ = ack.send_args(vec![Value::from("pong")]);
+                }
+            });
+        });
+        let addr = io.listen("127.0.0.1:0").await.unwrap();
+
+        let open = request(addr, "GET", "/socket.io/?EIO=4&transport=polling", "").await;
+        let sid = open
+            .split("\"sid\":\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        let url = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+
+        // The CONNECT's POST runs the (blocked) connection handler.
+        let connect = tokio::spawn({
+            let url = url.clone();
+            async move { request(addr, "POST", &url, "40").await }
+        });
+        let reply = within(request(addr, "GET", &url, ""))
+            .await
+            .expect("CONNECT reply");
+        assert!(reply.starts_with("40{\"sid\":"), "{reply}");
+        tokio::task::spawn_blocking(move || entered_rx.recv().unwrap())
+            .await
+            .unwrap();
+
+        let sent = within(request(addr, "POST", &url, "421[\"ping\"]")).await;
+        assert_eq!(sent.expect("event POST"), "ok");
+        release_tx.send(()).unwrap();
+        assert_eq!(within(connect).await.unwrap().unwrap(), "ok");
+
+        let ack = within(request(addr, "GET", &url, "")).await;
+        assert_eq!(ack.expect("the event was dropped: no ack"), "431[\"pong\"]");
     }
 }

@@ -249,14 +249,6 @@ async fn long_poll(conn: Arc<Conn>) -> Response<Full<Bytes>> {
         }
     }
     let _release = Release(conn.clone());
-    struct Dbg(Arc<str>, bool);
-    impl Drop for Dbg {
-        fn drop(&mut self) {
-            if !self.1 { tracing::info!(sid = %self.0, "DBG poll dropped before completion"); }
-        }
-    }
-    let mut dbg = Dbg(conn.sid.clone(), false);
-    tracing::info!(sid = %conn.sid, "DBG poll start");
     loop {
         let notified = conn.wake_poll.notified();
         tokio::pin!(notified);
@@ -279,8 +271,6 @@ async fn long_poll(conn: Arc<Conn>) -> Response<Full<Bytes>> {
             state.engine.drain_transmits()
         };
         if !packets.is_empty() {
-            dbg.1 = true;
-            tracing::info!(sid = %conn.sid, body = %String::from_utf8_lossy(&payload::encode(&packets)), "DBG poll respond");
             // Taking a closing session's final `close` ends it.
             conn.process_events();
             return polling_body(payload::encode(&packets));
@@ -329,7 +319,6 @@ where
             return error_response(RequestError::BadRequest);
         }
     };
-    tracing::info!(sid = %conn.sid, body = %String::from_utf8_lossy(&body), "DBG post");
     match payload::decode(&body) {
         Ok(packets) => {
             let now = Instant::now();

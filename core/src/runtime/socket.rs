@@ -409,9 +409,12 @@ impl Socket {
             vec![self.clone()]
         };
         for socket in sockets {
-            if socket.connected() {
+            // Claim the close before queueing DISCONNECT: a pending long-poll on another
+            // thread can deliver it at once, and the client's answering CLOSE would otherwise
+            // tear the connection down first and record "transport close" instead.
+            if socket.0.connected.swap(false, Ordering::AcqRel) {
                 let _ = socket.0.conn.send_packet(&Packet::disconnect(socket.ns()));
-                socket.on_close(DisconnectReason::ServerNamespaceDisconnect);
+                socket.finish_close(DisconnectReason::ServerNamespaceDisconnect);
             }
         }
         if close {
@@ -421,27 +424,32 @@ impl Socket {
 
     pub(crate) fn on_close(&self, reason: DisconnectReason) {
         if self.0.connected.swap(false, Ordering::AcqRel) {
-            let disconnecting = read(&self.0.disconnecting_handlers).clone();
-            for handler in disconnecting {
-                handler(self, reason);
-            }
-            self.0.namespace.remove_socket(&self.0.id);
-            self.0.conn.forget_socket(self.ns());
-            self.0
-                .acks
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .fail_all();
-            let handlers = read(&self.0.disconnect_handlers).clone();
-            for handler in handlers {
-                handler(self, reason);
-            }
-            // Drop handlers: they often capture clones of this socket.
-            write(&self.0.handlers).clear();
-            write(&self.0.any_handlers).clear();
-            write(&self.0.disconnecting_handlers).clear();
-            write(&self.0.disconnect_handlers).clear();
+            self.finish_close(reason);
         }
+    }
+
+    /// The rest of [`Socket::on_close`], once `connected` was cleared by the caller.
+    fn finish_close(&self, reason: DisconnectReason) {
+        let disconnecting = read(&self.0.disconnecting_handlers).clone();
+        for handler in disconnecting {
+            handler(self, reason);
+        }
+        self.0.namespace.remove_socket(&self.0.id);
+        self.0.conn.forget_socket(self.ns());
+        self.0
+            .acks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .fail_all();
+        let handlers = read(&self.0.disconnect_handlers).clone();
+        for handler in handlers {
+            handler(self, reason);
+        }
+        // Drop handlers: they often capture clones of this socket.
+        write(&self.0.handlers).clear();
+        write(&self.0.any_handlers).clear();
+        write(&self.0.disconnecting_handlers).clear();
+        write(&self.0.disconnect_handlers).clear();
     }
 }
 

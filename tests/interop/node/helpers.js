@@ -46,7 +46,7 @@ function startServer(extraEnv = {}) {
 
   const stop = () =>
     new Promise((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return resolve();
       const killTimer = setTimeout(() => child.kill("SIGKILL"), 2000);
       child.once("exit", () => {
         clearTimeout(killTimer);
