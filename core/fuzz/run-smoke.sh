@@ -45,7 +45,9 @@ for target in "${TARGETS[@]}"; do
         summary+=("fuzz $target: ok ($runs runs)")
     else
         status=1
-        tail -n 60 "$log" >&2
+        # The panic message (the backtrace after it is long), then libFuzzer's crash report.
+        grep -A 3 -m 1 'panicked at' "$log" >&2
+        grep -B 2 -A 1 -E '^SUMMARY: libFuzzer|Test unit written to' "$log" >&2
         artifact="$(grep -Eo 'Test unit written to [^ ]+' "$log" | tail -n 1 | sed 's/Test unit written to //')"
         summary+=("fuzz $target: FAILED (exit $rc${artifact:+, reproducer: $artifact})")
     fi

@@ -1,0 +1,200 @@
+//! `loadgen report FILE`: medians of repeated runs as a markdown table.
+//!
+//! Each line of FILE is `<server>\tRESULT scenario=<name> key=value ...` (as run.sh writes).
+
+use std::collections::BTreeMap;
+
+/// Column order and headings.
+const SERVERS: [(&str, &str); 3] = [
+    ("polysocket", "polysocket"),
+    ("node", "node socket.io"),
+    ("socketioxide", "socketioxide"),
+];
+
+/// (scenario, metric key, row label).
+const ROWS: [(&str, &str, &str); 17] = [
+    ("connect", "clients", "connect: clients"),
+    (
+        "connect",
+        "kib_per_conn",
+        "connect: RSS KiB / connection (lower is better)",
+    ),
+    ("connect", "connects_per_sec", "connect: connections / s"),
+    ("echo-ack", "acks_per_sec", "echo-ack (ws): acks / s"),
+    (
+        "echo-ack",
+        "p50_us",
+        "echo-ack (ws): p50 latency µs (lower is better)",
+    ),
+    (
+        "echo-ack",
+        "p99_us",
+        "echo-ack (ws): p99 latency µs (lower is better)",
+    ),
+    (
+        "echo-ack",
+        "server_cpu_pct",
+        "echo-ack (ws): server CPU % of its core",
+    ),
+    (
+        "echo-ack",
+        "acks_per_cpu_sec",
+        "echo-ack (ws): acks / server CPU-second",
+    ),
+    (
+        "broadcast",
+        "deliveries_per_sec",
+        "broadcast: deliveries / s",
+    ),
+    ("broadcast", "clients", "broadcast: receivers"),
+    (
+        "broadcast",
+        "server_cpu_pct",
+        "broadcast: server CPU % of its core",
+    ),
+    (
+        "broadcast",
+        "deliveries_per_cpu_sec",
+        "broadcast: deliveries / server CPU-second",
+    ),
+    ("polling-echo", "acks_per_sec", "polling-echo: acks / s"),
+    (
+        "polling-echo",
+        "p50_us",
+        "polling-echo: p50 latency µs (lower is better)",
+    ),
+    (
+        "polling-echo",
+        "p99_us",
+        "polling-echo: p99 latency µs (lower is better)",
+    ),
+    (
+        "polling-echo",
+        "server_cpu_pct",
+        "polling-echo: server CPU % of its core",
+    ),
+    (
+        "polling-echo",
+        "acks_per_cpu_sec",
+        "polling-echo: acks / server CPU-second",
+    ),
+];
+
+type Samples = BTreeMap<(String, String, String), Vec<f64>>;
+
+pub(crate) fn print(path: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(path)?;
+    let mut samples: Samples = BTreeMap::new();
+    let mut errors: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for line in text.lines() {
+        let Some((server, rest)) = line.split_once('\t') else {
+            continue;
+        };
+        let Some(rest) = rest.strip_prefix("RESULT ") else {
+            continue;
+        };
+        let mut fields: BTreeMap<String, String> = rest
+            .split_whitespace()
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let Some(scenario) = fields.get("scenario").cloned() else {
+            continue;
+        };
+        if fields.contains_key("error") {
+            *errors
+                .entry((server.to_owned(), scenario.to_string()))
+                .or_default() += 1;
+            continue;
+        }
+        let cpu = fields
+            .get("server_cpu_pct")
+            .and_then(|v| v.parse::<f64>().ok());
+        let derived = ["acks_per_sec", "deliveries_per_sec"].iter().find_map(|k| {
+            let rate = fields.get(*k)?.parse::<f64>().ok()?;
+            let cpu = cpu.filter(|c| *c > 0.0)?;
+            Some((
+                k.replace("_per_sec", "_per_cpu_sec"),
+                format!("{:.0}", rate / (cpu / 100.0)),
+            ))
+        });
+        if let Some((k, v)) = derived {
+            fields.insert(k, v);
+        }
+        for (k, v) in &fields {
+            if let Ok(v) = v.parse::<f64>() {
+                samples
+                    .entry((server.to_owned(), scenario.to_string(), k.to_string()))
+                    .or_default()
+                    .push(v);
+            }
+        }
+    }
+    println!(
+        "| metric (median of runs) | {} | {} | {} | polysocket / node |",
+        SERVERS[0].1, SERVERS[1].1, SERVERS[2].1
+    );
+    println!("|---|---:|---:|---:|---:|");
+    for (scenario, key, label) in ROWS {
+        let mut cells = Vec::new();
+        let mut medians = Vec::new();
+        for (server, _) in SERVERS {
+            let k = (server.to_owned(), scenario.to_owned(), key.to_owned());
+            let m = samples.get(&k).map(|v| median(v));
+            let n = samples.get(&k).map_or(0, Vec::len);
+            let failed = errors
+                .get(&(server.to_owned(), scenario.to_owned()))
+                .copied()
+                .unwrap_or(0);
+            medians.push(m);
+            cells.push(match m {
+                Some(m) if failed > 0 => {
+                    format!("{} ({failed} of {} runs failed)", fmt(m), n + failed)
+                }
+                Some(m) => fmt(m),
+                None if failed > 0 => "failed".to_owned(),
+                None => "–".to_owned(),
+            });
+        }
+        let ratio = match (medians[0], medians[1]) {
+            (Some(p), Some(n)) if n != 0.0 && key != "clients" => format!("{:.2}×", p / n),
+            _ => "–".to_owned(),
+        };
+        println!(
+            "| {label} | {} | {} | {} | {ratio} |",
+            cells[0], cells[1], cells[2]
+        );
+    }
+    println!("\nruns per cell: {}", runs_summary(&samples));
+    Ok(())
+}
+
+fn runs_summary(samples: &Samples) -> String {
+    let mut counts: Vec<usize> = samples.values().map(Vec::len).collect();
+    counts.sort();
+    counts.dedup();
+    counts
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let mid = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[mid]
+    } else {
+        (v[mid - 1] + v[mid]) / 2.0
+    }
+}
+
+fn fmt(v: f64) -> String {
+    if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}

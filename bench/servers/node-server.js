@@ -1,0 +1,26 @@
+// Node socket.io server with the benchmark handlers: echo, join, broadcast-room.
+// Reads PORT (0 for any), binds 127.0.0.1 with a 4096 backlog, prints "LISTENING <port>".
+"use strict";
+const http = require("http");
+const { Server } = require("socket.io");
+
+const httpServer = http.createServer();
+const io = new Server(httpServer);
+
+io.on("connection", (socket) => {
+  socket.on("echo", (data, ack) => {
+    if (typeof ack === "function") ack(data);
+  });
+  socket.on("join", (room, ack) => {
+    if (typeof room === "string") socket.join(room);
+    if (typeof ack === "function") ack();
+  });
+  socket.on("broadcast-room", (data, ack) => {
+    io.to("bench").emit("tick", data);
+    if (typeof ack === "function") ack();
+  });
+});
+
+httpServer.listen({ host: "127.0.0.1", port: Number(process.env.PORT || 0), backlog: 4096 }, () => {
+  console.log(`LISTENING ${httpServer.address().port}`);
+});
