@@ -307,23 +307,13 @@ async fn websocket_closes_the_session_upon_invalid_packet_format() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polling_sends_ping_pong_packets() {
     let server = engineio_server().await;
-    let sid = open_polling(&server).await;
-    let target = server.polling_sid(&sid);
-    for _ in 0..3 {
-        assert_eq!(get(server.addr, &target).await.poll_body(), "2");
-        post(server.addr, &target, "3").await.assert(200, "ok");
-    }
+    common::polling_ping_pong_cycles(&server).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polling_closes_the_session_upon_ping_timeout() {
     let server = engineio_server().await;
-    let sid = open_polling(&server).await;
-    // pingInterval + pingTimeout, without fetching the ping.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    get(server.addr, &server.polling_sid(&sid))
-        .await
-        .assert_error(1, "Session ID unknown");
+    common::polling_ping_timeout(&server).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -343,16 +333,7 @@ async fn websocket_sends_ping_pong_packets() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_closes_the_session_upon_ping_timeout() {
     let server = engineio_server().await;
-    let start = std::time::Instant::now();
-    let (mut ws, _) = Ws::open(&server).await;
-    assert_eq!(ws.next().await, Frame::text("2"));
-    // Never pong.
-    assert_eq!(ws.next().await, Frame::Closed);
-    let elapsed = start.elapsed();
-    assert!(
-        elapsed >= Duration::from_millis(400) && elapsed < Duration::from_millis(1500),
-        "closed after {elapsed:?}"
-    );
+    common::websocket_ping_timeout(&server).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -362,29 +343,13 @@ async fn websocket_closes_the_session_upon_ping_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polling_forcefully_closes_the_session() {
     let server = engineio_server().await;
-    let sid = open_polling(&server).await;
-    let target = server.polling_sid(&sid);
-    let pending = PendingRequest::send(server.addr, "GET", &target, &[], b"").await;
-    // The case is a close arriving while a long poll is parked: give the GET a head start (the
-    // first ping is only due 300 ms after the handshake).
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    post(server.addr, &target, "1").await;
-    assert_eq!(pending.response().await.poll_body(), "6");
-    get(server.addr, &target)
-        .await
-        .assert_error(1, "Session ID unknown");
+    common::polling_forceful_close(&server).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_forcefully_closes_the_session() {
     let server = engineio_server().await;
-    let (mut ws, _) = Ws::open(&server).await;
-    ws.send("1").await;
-    let elapsed = ws.expect_closed_answering_pings().await;
-    assert!(
-        elapsed < Duration::from_millis(250),
-        "closed after {elapsed:?}"
-    );
+    common::websocket_forceful_close(&server).await;
 }
 
 // ---------------------------------------------------------------------------------------------

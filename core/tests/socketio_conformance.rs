@@ -7,9 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{
-    Frame, PendingRequest, SEP, TestServer, Ws, get, open_polling, post, request, socketio_server,
-};
+use common::{Frame, SEP, TestServer, Ws, get, open_polling, post, request, socketio_server};
 use tokio_tungstenite::tungstenite;
 
 /// Checks a CONNECT reply `40{nsp,}{"sid":"..."}`: exactly the key `sid`, a string.
@@ -107,23 +105,13 @@ async fn should_reject_invalid_websocket_handshakes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn should_send_ping_pong_packets_over_polling() {
     let server = socketio_server().await;
-    let sid = open_polling(&server).await;
-    let target = server.polling_sid(&sid);
-    for _ in 0..3 {
-        // Exactly the ping: the Socket.IO server sends nothing on its own.
-        assert_eq!(get(server.addr, &target).await.poll_body(), "2");
-        post(server.addr, &target, "3").await.assert(200, "ok");
-    }
+    common::polling_ping_pong_cycles(&server).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn should_close_the_polling_session_upon_ping_timeout() {
     let server = socketio_server().await;
-    let sid = open_polling(&server).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    get(server.addr, &server.polling_sid(&sid))
-        .await
-        .assert_error(1, "Session ID unknown");
+    common::polling_ping_timeout(&server).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -140,42 +128,19 @@ async fn should_send_ping_pong_packets_over_websocket() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn should_close_the_websocket_session_upon_ping_timeout() {
     let server = socketio_server().await;
-    let start = Instant::now();
-    let (mut ws, _) = Ws::open(&server).await;
-    assert_eq!(ws.next().await, Frame::text("2"));
-    assert_eq!(ws.next().await, Frame::Closed);
-    let elapsed = start.elapsed();
-    assert!(
-        elapsed >= Duration::from_millis(400) && elapsed < Duration::from_millis(1500),
-        "closed after {elapsed:?}"
-    );
+    common::websocket_ping_timeout(&server).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn should_forcefully_close_the_polling_session() {
     let server = socketio_server().await;
-    let sid = open_polling(&server).await;
-    let target = server.polling_sid(&sid);
-    let pending = PendingRequest::send(server.addr, "GET", &target, &[], b"").await;
-    // A close while a long poll is parked: give the GET a head start (first ping at 300 ms).
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    post(server.addr, &target, "1").await;
-    assert_eq!(pending.response().await.poll_body(), "6");
-    get(server.addr, &target)
-        .await
-        .assert_error(1, "Session ID unknown");
+    common::polling_forceful_close(&server).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn should_forcefully_close_the_websocket_session() {
     let server = socketio_server().await;
-    let (mut ws, _) = Ws::open(&server).await;
-    ws.send("1").await;
-    let elapsed = ws.expect_closed_answering_pings().await;
-    assert!(
-        elapsed < Duration::from_millis(250),
-        "closed after {elapsed:?}"
-    );
+    common::websocket_forceful_close(&server).await;
 }
 
 /// Upgrades the polling session `sid`: `2probe` -> `3probe`, then `5`.

@@ -34,14 +34,6 @@ pub struct AckSender {
     id: u64,
 }
 
-impl std::fmt::Debug for Conn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Conn")
-            .field("sid", &self.sid)
-            .finish_non_exhaustive()
-    }
-}
-
 impl AckSender {
     pub(crate) fn new(conn: Arc<Conn>, nsp: Arc<str>, id: u64) -> AckSender {
         AckSender { conn, nsp, id }

@@ -105,6 +105,14 @@ pub(crate) struct Conn {
     pub(crate) probe_tx: mpsc::UnboundedSender<WsStream>,
 }
 
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn")
+            .field("sid", &self.sid)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Conn {
     pub(crate) fn new(
         server: Arc<ServerInner>,
@@ -156,32 +164,26 @@ impl Conn {
 
     /// Queues encoded frames for the client.
     pub(crate) fn send_frames(&self, frames: &Frames) -> Result<(), EmitError> {
-        let result = if frames.attachments.is_empty() {
+        let queued = if frames.attachments.is_empty() {
             self.lock()
                 .engine
                 .send(EnginePacket::Text(frames.text.clone()))
         } else {
             self.lock().engine.send_all(frames.packets())
         };
-        match result {
-            Ok(()) => {
-                self.wake();
-                Ok(())
-            }
-            Err(SendError::Closed) => Err(EmitError::Closed),
-            Err(SendError::Saturated) => Err(EmitError::Saturated),
-        }
+        self.woken_after(queued)
     }
 
     pub(crate) fn send_engine_packets(&self, packets: Vec<EnginePacket>) -> Result<(), EmitError> {
-        match self.lock().engine.send_all(packets.into_iter()) {
-            Ok(()) => {
-                self.wake();
-                Ok(())
-            }
-            Err(SendError::Closed) => Err(EmitError::Closed),
-            Err(SendError::Saturated) => Err(EmitError::Saturated),
-        }
+        let queued = self.lock().engine.send_all(packets.into_iter());
+        self.woken_after(queued)
+    }
+
+    /// Wakes the transports once packets were queued.
+    fn woken_after(&self, queued: Result<(), SendError>) -> Result<(), EmitError> {
+        queued?;
+        self.wake();
+        Ok(())
     }
 
     pub(crate) fn send_packet(&self, packet: &Packet) -> Result<(), EmitError> {
@@ -193,6 +195,12 @@ impl Conn {
         self.lock().engine.close(reason, Instant::now());
         self.wake();
         self.process_events();
+    }
+
+    /// Ends the session at once (a broken transport or protocol) and handles what follows.
+    pub(crate) fn abort(self: &Arc<Self>, reason: CloseReason) -> Vec<DriverEvent> {
+        self.lock().engine.abort(reason);
+        self.process_events()
     }
 
     /// Feeds a packet from the client into the session and handles what follows.

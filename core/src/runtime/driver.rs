@@ -92,8 +92,7 @@ pub(crate) async fn run(
                     break;
                 }
                 if write_all(socket, packets).await.is_err() {
-                    conn.lock().engine.transport_closed(true);
-                    conn.process_events();
+                    conn.abort(CloseReason::TransportError);
                     break;
                 }
             }
@@ -114,8 +113,7 @@ pub(crate) async fn run(
             packet = next_packet(&mut ws) => match packet {
                 Ok(packet) => conn.handle_inbound(packet, Transport::WebSocket, Instant::now()),
                 Err(reason) => {
-                    conn.lock().engine.abort(reason);
-                    conn.process_events()
+                    conn.abort(reason)
                 }
             },
             packet = next_packet(&mut probe) => match packet {

@@ -236,8 +236,7 @@ async fn long_poll(conn: Arc<Conn>) -> Response<Full<Bytes>> {
         let mut state = conn.lock();
         if state.poll_active {
             drop(state);
-            conn.lock().engine.abort(CloseReason::TransportError);
-            conn.process_events();
+            conn.abort(CloseReason::TransportError);
             return error_response(RequestError::BadRequest);
         }
         state.poll_active = true;
@@ -298,8 +297,7 @@ where
         let mut state = conn.lock();
         if state.post_active {
             drop(state);
-            conn.lock().engine.abort(CloseReason::TransportError);
-            conn.process_events();
+            conn.abort(CloseReason::TransportError);
             return error_response(RequestError::BadRequest);
         }
         state.post_active = true;
@@ -332,8 +330,7 @@ where
             response
         }
         Err(_) => {
-            conn.lock().engine.abort(CloseReason::ParseError);
-            conn.process_events();
+            conn.abort(CloseReason::ParseError);
             error_response(RequestError::BadRequest)
         }
     }

@@ -302,8 +302,7 @@ impl Server {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         for conn in self.inner.all_sessions() {
-            conn.lock().engine.abort(CloseReason::ServerShuttingDown);
-            conn.process_events();
+            conn.abort(CloseReason::ServerShuttingDown);
         }
     }
 }

@@ -92,6 +92,15 @@ pub enum EmitError {
     ReservedEvent(String),
 }
 
+impl From<crate::proto::engineio::SendError> for EmitError {
+    fn from(error: crate::proto::engineio::SendError) -> Self {
+        match error {
+            crate::proto::engineio::SendError::Closed => EmitError::Closed,
+            crate::proto::engineio::SendError::Saturated => EmitError::Saturated,
+        }
+    }
+}
+
 /// The handshake of a socket (socket.io's `socket.handshake`).
 #[derive(Debug, Clone)]
 pub struct Handshake {

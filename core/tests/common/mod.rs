@@ -498,3 +498,65 @@ impl Ws {
         let _ = self.stream.close(None).await;
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Engine.IO cases both conformance servers must pass (each test file runs them on its server)
+// ---------------------------------------------------------------------------------------------
+
+/// Three ping/pong cycles over polling: each poll holds exactly the ping.
+pub async fn polling_ping_pong_cycles(server: &TestServer) {
+    let sid = open_polling(server).await;
+    let target = server.polling_sid(&sid);
+    for _ in 0..3 {
+        assert_eq!(get(server.addr, &target).await.poll_body(), "2");
+        post(server.addr, &target, "3").await.assert(200, "ok");
+    }
+}
+
+/// A polling session whose ping is never fetched is gone after pingInterval + pingTimeout.
+pub async fn polling_ping_timeout(server: &TestServer) {
+    let sid = open_polling(server).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    get(server.addr, &server.polling_sid(&sid))
+        .await
+        .assert_error(1, "Session ID unknown");
+}
+
+/// A WebSocket that never pongs is closed after pingInterval + pingTimeout.
+pub async fn websocket_ping_timeout(server: &TestServer) {
+    let start = Instant::now();
+    let (mut ws, _) = Ws::open(server).await;
+    assert_eq!(ws.next().await, Frame::text("2"));
+    assert_eq!(ws.next().await, Frame::Closed);
+    let elapsed = start.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(400) && elapsed < Duration::from_millis(1500),
+        "closed after {elapsed:?}"
+    );
+}
+
+/// A client `close` over polling releases the parked poll with a noop and ends the session.
+pub async fn polling_forceful_close(server: &TestServer) {
+    let sid = open_polling(server).await;
+    let target = server.polling_sid(&sid);
+    let pending = PendingRequest::send(server.addr, "GET", &target, &[], b"").await;
+    // The case is a close arriving while a long poll is parked: give the GET a head start (the
+    // first ping is only due 300 ms after the handshake).
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    post(server.addr, &target, "1").await;
+    assert_eq!(pending.response().await.poll_body(), "6");
+    get(server.addr, &target)
+        .await
+        .assert_error(1, "Session ID unknown");
+}
+
+/// A client `close` over WebSocket closes the socket at once.
+pub async fn websocket_forceful_close(server: &TestServer) {
+    let (mut ws, _) = Ws::open(server).await;
+    ws.send("1").await;
+    let elapsed = ws.expect_closed_answering_pings().await;
+    assert!(
+        elapsed < Duration::from_millis(250),
+        "closed after {elapsed:?}"
+    );
+}
