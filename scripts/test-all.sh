@@ -25,7 +25,7 @@ stage "proto builds for wasm32 (no tokio)" \
   cargo build -q -p polysocket --no-default-features --target wasm32-unknown-unknown
 stage "rust tests" cargo nextest run --workspace --no-fail-fast -j 2
 stage "release build of the servers" \
-  cargo build -q --release -p polysocket --examples -p polysocket-examples
+  cargo build -q --release -p polysocket -p polysocket-examples --examples --bins
 
 export POLYSOCKET_INTEROP_SERVER=$PWD/target/release/examples/interop_server
 stage "interop: npm socket.io-client 4.8" node --test tests/interop/node/
