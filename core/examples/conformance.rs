@@ -22,7 +22,7 @@ fn config(path: &str) -> ServerConfig {
 }
 
 fn emit_auth(socket: &Socket) {
-    let _ = socket.emit("auth", socket.handshake().auth.clone());
+    let _ = socket.emit("auth", socket.handshake().auth().clone());
 }
 
 fn socketio_server() -> Server {

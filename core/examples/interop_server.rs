@@ -74,7 +74,13 @@ fn arg(event: &Event, index: usize) -> Value {
 
 fn main_namespace(io: &Server, log: &ReasonLog) {
     io.use_middleware(|socket| {
-        if socket.handshake().auth.get("token").and_then(Value::as_str) == Some("bad") {
+        if socket
+            .handshake()
+            .auth()
+            .get("token")
+            .and_then(Value::as_str)
+            == Some("bad")
+        {
             return Err(
                 ConnectError::new("unauthorized").with_data(serde_json::json!({"code": 401}))
             );
@@ -86,7 +92,7 @@ fn main_namespace(io: &Server, log: &ReasonLog) {
     io.on_connection(move |socket| {
         let welcome = object(&[
             ("id", socket.id().into()),
-            ("auth", socket.handshake().auth.clone()),
+            ("auth", socket.handshake().auth().clone()),
         ]);
         let _ = socket.emit("welcome", welcome);
         record_disconnects(&socket, &log);

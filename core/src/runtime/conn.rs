@@ -10,12 +10,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use bytes::Bytes;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 
-use super::driver::WsStream;
 use super::namespace::ConnectError;
 use super::server::ServerInner;
 use super::socket::{DisconnectReason, EmitError, Socket};
+use super::ws::WsStream;
 use crate::proto::engineio::{
     CloseReason, Packet as EnginePacket, SendError, Session, SessionEvent, TextFrame, Transport,
 };
@@ -74,6 +74,8 @@ pub(crate) struct ConnState {
     /// in order, once the handlers returned. The same goes for the connection closing
     /// meanwhile, so that the handlers' `on_disconnect` sees it.
     held: HashMap<String, Vec<Held>>,
+    /// A WebSocket that is probing an upgrade, waiting for the driver task to take it.
+    pub(crate) probe: Option<Box<WsStream>>,
     pub(crate) poll_active: bool,
     pub(crate) post_active: bool,
     torn_down: bool,
@@ -101,8 +103,6 @@ pub(crate) struct Conn {
     pub(crate) wake_driver: Notify,
     /// Wakes a pending long-poll.
     pub(crate) wake_poll: Notify,
-    /// Hands a WebSocket probing an upgrade to the driver task.
-    pub(crate) probe_tx: mpsc::UnboundedSender<WsStream>,
 }
 
 impl std::fmt::Debug for Conn {
@@ -119,7 +119,7 @@ impl Conn {
         transport: Transport,
         request: RequestInfo,
         now: Instant,
-    ) -> (Arc<Conn>, mpsc::UnboundedReceiver<WsStream>) {
+    ) -> Arc<Conn> {
         let sid: Arc<str> = Arc::from(super::ids::generate());
         let config = &server.config;
         let engine = Session::new(
@@ -130,8 +130,7 @@ impl Conn {
             now,
         );
         let sio = ServerConnection::new(config.connect_timeout, config.max_attachments, now);
-        let (probe_tx, probe_rx) = mpsc::unbounded_channel();
-        let conn = Arc::new(Conn {
+        Arc::new(Conn {
             sid,
             request: Arc::new(request),
             state: Mutex::new(ConnState {
@@ -139,16 +138,21 @@ impl Conn {
                 sio,
                 sockets: HashMap::new(),
                 held: HashMap::new(),
+                probe: None,
                 poll_active: false,
                 post_active: false,
                 torn_down: false,
             }),
             wake_driver: Notify::new(),
             wake_poll: Notify::new(),
-            probe_tx,
             server,
-        });
-        (conn, probe_rx)
+        })
+    }
+
+    /// Hands a WebSocket that probes an upgrade to the driver task.
+    pub(crate) fn offer_probe(&self, ws: WsStream) {
+        self.lock().probe = Some(Box::new(ws));
+        self.wake_driver.notify_one();
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, ConnState> {

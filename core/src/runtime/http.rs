@@ -13,15 +13,12 @@ use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Body;
-use hyper_util::rt::TokioIo;
-use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::Role;
 
 use super::config::CorsOrigin;
 use super::conn::{Conn, RequestInfo};
-use super::driver;
 use super::server::ServerInner;
+use super::ws;
 use crate::proto::engineio::{
     CloseReason, EngineQuery, RequestError, RequestKind, Transport, classify, payload, query_pairs,
 };
@@ -147,7 +144,7 @@ where
             conn.wake_driver.notify_one();
             let max = server.config.max_http_buffer_size;
             accept_websocket(&mut req, max, move |ws| async move {
-                let _ = conn.probe_tx.send(ws);
+                conn.offer_probe(ws);
             })
         }
         Ok(RequestKind::Reject(_)) => {
@@ -182,7 +179,7 @@ fn is_websocket_upgrade<B>(req: &Request<B>) -> bool {
 
 fn request_info<B>(req: &Request<B>, address: Option<SocketAddr>) -> RequestInfo {
     RequestInfo {
-        headers: req.headers().clone(),
+        headers: compact_headers(req.headers()),
         query: query_pairs(req.uri().query().unwrap_or("")).collect(),
         address,
         url: req.uri().to_string(),
@@ -193,6 +190,29 @@ fn request_info<B>(req: &Request<B>, address: Option<SocketAddr>) -> RequestInfo
     }
 }
 
+/// Copies `headers` with all values in one allocation. hyper parses header values as slices
+/// of its 8 KiB connection read buffer; keeping those for the life of a session would keep
+/// the whole buffer alive.
+fn compact_headers(headers: &http::HeaderMap) -> http::HeaderMap {
+    let total = headers.values().map(|v| v.len()).sum();
+    let mut all = bytes::BytesMut::with_capacity(total);
+    for value in headers.values() {
+        all.extend_from_slice(value.as_bytes());
+    }
+    let all = all.freeze();
+    let mut compact = http::HeaderMap::with_capacity(headers.len());
+    let mut start = 0;
+    for (name, value) in headers {
+        let end = start + value.len();
+        if let Ok(mut copy) = HeaderValue::from_maybe_shared(all.slice(start..end)) {
+            copy.set_sensitive(value.is_sensitive());
+            compact.append(name.clone(), copy);
+        }
+        start = end;
+    }
+    compact
+}
+
 /// Answers `101 Switching Protocols` and hands the WebSocket to `then` once hyper upgrades.
 fn accept_websocket<B, F, Fut>(
     req: &mut Request<B>,
@@ -200,7 +220,7 @@ fn accept_websocket<B, F, Fut>(
     then: F,
 ) -> Response<Full<Bytes>>
 where
-    F: FnOnce(driver::WsStream) -> Fut + Send + 'static,
+    F: FnOnce(ws::WsStream) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let Some(key) = req.headers().get(header::SEC_WEBSOCKET_KEY) else {
@@ -210,14 +230,7 @@ where
     let upgrade = hyper::upgrade::on(req);
     tokio::spawn(async move {
         if let Ok(upgraded) = upgrade.await {
-            let config = driver::ws_config(max_payload);
-            let ws = WebSocketStream::from_raw_socket(
-                TokioIo::new(upgraded),
-                Role::Server,
-                Some(config),
-            )
-            .await;
-            then(ws).await;
+            then(ws::from_upgraded(upgraded, max_payload).await).await;
         }
     });
     let mut response = Response::new(Full::new(Bytes::new()));

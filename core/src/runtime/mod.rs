@@ -15,6 +15,7 @@ mod ids;
 mod namespace;
 mod server;
 mod socket;
+mod ws;
 
 pub use ack::{AckError, AckSender};
 pub use broadcast::BroadcastOperator;

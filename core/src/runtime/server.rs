@@ -19,10 +19,11 @@ use tokio::sync::Notify;
 use super::broadcast::BroadcastOperator;
 use super::config::ServerConfig;
 use super::conn::{Conn, RequestInfo};
-use super::driver::{self, WsStream};
+use super::driver;
 use super::http::{SocketIoService, handle, is_engine_path};
 use super::namespace::{ConnectError, Namespace, read, write};
 use super::socket::{EmitError, Socket};
+use super::ws::WsStream;
 use crate::proto::engineio::{CloseReason, Packet, Transport};
 use crate::proto::rooms::Room;
 use crate::proto::value::Value;
@@ -94,7 +95,7 @@ impl ServerInner {
         request: RequestInfo,
         ws: Option<WsStream>,
     ) -> Arc<Conn> {
-        let (conn, probe_rx) = Conn::new(self.clone(), transport, request, Instant::now());
+        let conn = Conn::new(self.clone(), transport, request, Instant::now());
         if self.closing.load(Ordering::Acquire) {
             conn.close(CloseReason::ServerShuttingDown);
         } else {
@@ -103,7 +104,7 @@ impl ServerInner {
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(conn.sid.clone(), conn.clone());
         }
-        tokio::spawn(driver::run(conn.clone(), ws, probe_rx));
+        tokio::spawn(driver::run(conn.clone(), ws));
         conn
     }
 

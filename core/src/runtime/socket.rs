@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::ack::{AckError, AckSender, PendingAcks};
 use super::broadcast::BroadcastOperator;
-use super::conn::Conn;
+use super::conn::{Conn, RequestInfo};
 use super::event::Event;
 use super::namespace::{Namespace, read, write};
 use crate::proto::engineio::CloseReason;
@@ -101,32 +101,57 @@ impl From<crate::proto::engineio::SendError> for EmitError {
     }
 }
 
-/// The handshake of a socket (socket.io's `socket.handshake`).
+/// The handshake of a socket (socket.io's `socket.handshake`): the namespace CONNECT's auth
+/// payload, and the first HTTP request of the connection (shared by every socket on it).
 #[derive(Debug, Clone)]
 pub struct Handshake {
-    /// The auth payload of the namespace CONNECT (`{}` when none was sent).
-    pub auth: Value,
-    /// The HTTP headers of the first request.
-    pub headers: http::HeaderMap,
-    /// The query parameters of the first request.
-    pub query: Vec<(String, String)>,
-    /// The client's address.
-    pub address: Option<SocketAddr>,
-    /// The URL of the first request.
-    pub url: String,
-    /// Whether the connection is TLS.
-    pub secure: bool,
-    /// When the connection was made, in milliseconds since the Unix epoch.
-    pub issued: u64,
+    auth: Value,
+    request: Arc<RequestInfo>,
 }
 
 impl Handshake {
+    /// The auth payload of the namespace CONNECT (`{}` when none was sent).
+    pub fn auth(&self) -> &Value {
+        &self.auth
+    }
+
+    /// The HTTP headers of the first request.
+    pub fn headers(&self) -> &http::HeaderMap {
+        &self.request.headers
+    }
+
+    /// The query parameters of the first request, in order.
+    pub fn query(&self) -> &[(String, String)] {
+        &self.request.query
+    }
+
     /// The first value of query parameter `name`.
     pub fn query_param(&self, name: &str) -> Option<&str> {
-        self.query
+        self.request
+            .query
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The client's address, when the transport knows it.
+    pub fn address(&self) -> Option<SocketAddr> {
+        self.request.address
+    }
+
+    /// The URL (path and query) of the first request.
+    pub fn url(&self) -> &str {
+        &self.request.url
+    }
+
+    /// Whether the connection is TLS.
+    pub fn secure(&self) -> bool {
+        self.request.secure
+    }
+
+    /// When the connection was made, in milliseconds since the Unix epoch.
+    pub fn issued(&self) -> u64 {
+        self.request.issued
     }
 }
 
@@ -162,15 +187,9 @@ impl std::fmt::Debug for Socket {
 
 impl Socket {
     pub(crate) fn new(namespace: Namespace, conn: Arc<Conn>, auth: Value) -> Socket {
-        let request = conn.request.clone();
         let handshake = Handshake {
             auth,
-            headers: request.headers.clone(),
-            query: request.query.clone(),
-            address: request.address,
-            url: request.url.clone(),
-            secure: request.secure,
-            issued: request.issued,
+            request: conn.request.clone(),
         };
         Socket(Arc::new(SocketInner {
             id: Arc::from(super::ids::generate()),

@@ -93,7 +93,7 @@ pub async fn engineio_server() -> TestServer {
 }
 
 fn emit_auth(socket: &Socket) {
-    let _ = socket.emit("auth", socket.handshake().auth.clone());
+    let _ = socket.emit("auth", socket.handshake().auth().clone());
 }
 
 /// The socket.io server of the conformance example (`/` and `/custom`).

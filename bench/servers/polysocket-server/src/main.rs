@@ -4,8 +4,16 @@
 
 use polysocket::{Server, Value};
 
+#[cfg(feature = "heap-stats")]
+mod heap_stats;
+#[cfg(feature = "heap-stats")]
+#[global_allocator]
+static ALLOCATOR: heap_stats::Counting = heap_stats::Counting;
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
+    #[cfg(feature = "heap-stats")]
+    heap_stats::spawn_reporter();
     let io = Server::new();
     let io2 = io.clone();
     io.on_connection(move |socket| {
