@@ -6,7 +6,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use polysocket::{ConnectError, Event, Map, Server, ServerConfig, Socket, Value};
+use polysocket::{
+    BroadcastAckError, BroadcastOperator, ConnectError, Event, Map, PacketError, Server,
+    ServerConfig, Socket, Value,
+};
 
 type ReasonLog = Arc<Mutex<Vec<Value>>>;
 
@@ -72,21 +75,22 @@ fn arg(event: &Event, index: usize) -> Value {
     event.args.get(index).cloned().unwrap_or_default()
 }
 
+/// The contract's connect middleware: `auth.token === "bad"` is refused.
+fn refuse_bad_token(socket: &Socket) -> Result<(), ConnectError> {
+    if socket
+        .handshake()
+        .auth()
+        .get("token")
+        .and_then(Value::as_str)
+        == Some("bad")
+    {
+        return Err(ConnectError::new("unauthorized").with_data(serde_json::json!({"code": 401})));
+    }
+    Ok(())
+}
+
 fn main_namespace(io: &Server, log: &ReasonLog) {
-    io.use_middleware(|socket| {
-        if socket
-            .handshake()
-            .auth()
-            .get("token")
-            .and_then(Value::as_str)
-            == Some("bad")
-        {
-            return Err(
-                ConnectError::new("unauthorized").with_data(serde_json::json!({"code": 401}))
-            );
-        }
-        Ok(())
-    });
+    io.use_middleware(refuse_bad_token);
     let io2 = io.clone();
     let log = log.clone();
     io.on_connection(move |socket| {
@@ -94,6 +98,7 @@ fn main_namespace(io: &Server, log: &ReasonLog) {
             ("id", socket.id().into()),
             ("auth", socket.handshake().auth().clone()),
         ]);
+        parity_handlers(&io2, &socket);
         let _ = socket.emit("welcome", welcome);
         record_disconnects(&socket, &log);
         socket.on("echo", echo);
@@ -158,6 +163,271 @@ fn main_namespace(io: &Server, log: &ReasonLog) {
     });
 }
 
+fn strings(list: &Mutex<Vec<String>>) -> Value {
+    Value::Array(
+        list.lock()
+            .unwrap()
+            .iter()
+            .map(|s| Value::from(s.as_str()))
+            .collect(),
+    )
+}
+
+fn ack_with(mut event: Event, value: Value) {
+    if let Some(ack) = event.ack() {
+        let _ = ack.send_args(vec![value]);
+    }
+}
+
+/// Sorts by their JSON text, as the reference sorts plain values.
+fn sorted_values(mut values: Vec<Value>) -> Value {
+    values.sort_by_key(|v| serde_json::to_string(v).unwrap_or_default());
+    Value::Array(values)
+}
+
+/// Runs `emitWithAck` on `operator` and acks the event with the contract's result object.
+fn ack_from_many(operator: BroadcastOperator, mut event: Event) {
+    let payload = arg(&event, 0);
+    let reply = event.ack();
+    tokio::spawn(async move {
+        let result = operator.emit_with_ack("question", vec![payload]).await;
+        let first = |args: Vec<Value>| args.into_iter().next().unwrap_or_default();
+        let value = match result {
+            Ok(responses) => object(&[(
+                "responses",
+                sorted_values(responses.into_iter().map(|r| first(r.args)).collect()),
+            )]),
+            Err(BroadcastAckError::Timeout { responses, .. }) => object(&[
+                ("error", "operation has timed out".into()),
+                (
+                    "responses",
+                    sorted_values(responses.into_iter().map(|r| first(r.args)).collect()),
+                ),
+            ]),
+            Err(error) => object(&[("error", error.to_string().into())]),
+        };
+        if let Some(ack) = reply {
+            let _ = ack.send_args(vec![value]);
+        }
+    });
+}
+
+/// The handlers of the "Server parity" part of the contract.
+fn parity_handlers(io: &Server, socket: &Socket) {
+    socket.set_data(object(&[("nsp", socket.ns().into())]));
+    let any_log: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = any_log.clone();
+    socket.prepend_any(move |_, event| log.lock().unwrap().push(format!("prepend:{}", event.name)));
+    let log = any_log.clone();
+    socket.on_any(move |_, event| log.lock().unwrap().push(format!("any:{}", event.name)));
+    let outgoing_log: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = outgoing_log.clone();
+    socket.on_any_outgoing(move |_, event, _| log.lock().unwrap().push(event.to_owned()));
+    socket.use_packet(|_, event| {
+        if event.name == "forbidden" {
+            return Err(PacketError::new("forbidden event"));
+        }
+        Ok(())
+    });
+    socket.on_error(|socket, error| {
+        let _ = socket.emit("middleware-error", &error.message);
+    });
+    socket.on("get-any-log", move |_, event| {
+        ack_with(event, strings(&any_log))
+    });
+    socket.on("off-any", |socket, event| {
+        socket.off_any(None);
+        done(event);
+    });
+    socket.on("get-outgoing-log", move |_, event| {
+        ack_with(event, strings(&outgoing_log));
+    });
+    socket.on("volatile-burst", |socket, event| {
+        let n = arg(&event, 0).as_u64().unwrap_or(0);
+        for i in 0..n {
+            let _ = socket.volatile().emit("burst", i);
+        }
+        done(event);
+    });
+    let server = io.clone();
+    socket.on("ack-from-room", move |_, event| {
+        let room = arg(&event, 0).as_str().unwrap_or_default().to_owned();
+        let mut event = event;
+        event.args.remove(0);
+        ack_from_many(server.to(room).timeout(Duration::from_secs(1)), event);
+    });
+    socket.on("broadcast-ack", |socket, event| {
+        ack_from_many(socket.broadcast().timeout(Duration::from_secs(1)), event);
+    });
+    let server = io.clone();
+    socket.on("volatile-to-room", move |_, event| {
+        room_emit(server.to(room_of(&event)).volatile(), event);
+    });
+    let server = io.clone();
+    socket.on("local-to-room", move |_, event| {
+        room_emit(server.local().to(room_of(&event)), event);
+    });
+    let server = io.clone();
+    socket.on("compress-to-room", move |_, event| {
+        room_emit(server.to(room_of(&event)).compress(false), event);
+    });
+    let server = io.clone();
+    socket.on("in-rooms", move |_, event| {
+        let rooms: Vec<String> = arg(&event, 0)
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| r.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        room_emit(server.sockets().broadcast().to_rooms(rooms), event);
+    });
+    socket.on("set-data", |socket, event| {
+        socket.set_data(arg(&event, 0));
+        done(event);
+    });
+    let server = io.clone();
+    socket.on_async("fetch-sockets", move |_, mut event| {
+        let server = server.clone();
+        async move {
+            let sockets = server.within(room_of(&event)).fetch_sockets().await;
+            let mut list: Vec<(String, Value)> = sockets
+                .iter()
+                .map(|s| {
+                    let mut rooms = s.rooms().to_vec();
+                    rooms.sort();
+                    let rooms = Value::Array(rooms.into_iter().map(Value::from).collect());
+                    let entry = object(&[
+                        ("id", s.id().into()),
+                        ("rooms", rooms),
+                        ("data", s.data().clone()),
+                    ]);
+                    (s.id().to_owned(), entry)
+                })
+                .collect();
+            list.sort_by(|a, b| a.0.cmp(&b.0));
+            if let Some(ack) = event.ack() {
+                let _ = ack.send_args(vec![Value::Array(list.into_iter().map(|e| e.1).collect())]);
+            }
+        }
+    });
+    let server = io.clone();
+    socket.on_async("remote-emit", move |_, event| {
+        let server = server.clone();
+        async move {
+            let name = arg(&event, 1).as_str().unwrap_or_default().to_owned();
+            for remote in server.within(room_of(&event)).fetch_sockets().await {
+                let _ = remote.emit_args(&name, vec![arg(&event, 2)]);
+            }
+            done(event);
+        }
+    });
+    let server = io.clone();
+    socket.on("sockets-join", move |_, event| {
+        if let Some(new_room) = arg(&event, 1).as_str() {
+            server.within(room_of(&event)).sockets_join(new_room);
+        }
+        done(event);
+    });
+    let server = io.clone();
+    socket.on("sockets-leave", move |_, event| {
+        if let Some(old_room) = arg(&event, 1).as_str() {
+            server.within(room_of(&event)).sockets_leave(old_room);
+        }
+        done(event);
+    });
+    let server = io.clone();
+    socket.on("disconnect-sockets", move |_, event| {
+        let room = room_of(&event);
+        let close = arg(&event, 1).as_bool().unwrap_or(false);
+        done(event);
+        server.within(room).disconnect_sockets(close);
+    });
+    let server = io.clone();
+    socket.on_async("server-side-emit", move |_, mut event| {
+        let server = server.clone();
+        async move {
+            let result = server
+                .server_side_emit_with_ack("hello", vec![Value::from(1)])
+                .await;
+            // socket.io never calls the callback with the in-memory adapter; polysocket
+            // reports that as `Unsupported`, and the contract's server does not ack then.
+            if let Ok(responses) = result {
+                let value = object(&[
+                    ("error", Value::Null),
+                    ("responses", Value::Array(responses)),
+                ]);
+                if let Some(ack) = event.ack() {
+                    let _ = ack.send_args(vec![value]);
+                }
+            }
+        }
+    });
+    socket.on("get-handshake", |socket, event| {
+        let handshake = socket.handshake();
+        let mut query = Map::new();
+        for (key, value) in handshake.query() {
+            query.insert(key.clone(), value.as_str().into());
+        }
+        let type_of = |present: bool| Value::from(if present { "string" } else { "undefined" });
+        let value = object(&[
+            ("query", Value::Object(query)),
+            (
+                "userAgentHeader",
+                type_of(handshake.headers().contains_key("user-agent")),
+            ),
+            ("address", type_of(handshake.address().is_some())),
+            ("xdomain", handshake.xdomain().into()),
+            ("secure", handshake.secure().into()),
+            (
+                "url",
+                handshake.url().split('?').next().unwrap_or_default().into(),
+            ),
+            ("issued", "number".into()),
+            ("time", "string".into()),
+        ]);
+        ack_with(event, value);
+    });
+    let server = io.clone();
+    socket.on("list-namespaces", move |_, event| {
+        let mut names = server.namespace_names();
+        names.sort();
+        ack_with(
+            event,
+            Value::Array(names.into_iter().map(Value::from).collect()),
+        );
+    });
+}
+
+fn room_of(event: &Event) -> String {
+    arg(event, 0).as_str().unwrap_or_default().to_owned()
+}
+
+/// `(room, event, payload, ack?)`: emits `event` with `payload` through `operator`.
+fn room_emit(operator: BroadcastOperator, event: Event) {
+    if let Some(name) = arg(&event, 1).as_str() {
+        let _ = operator.emit_args(name, vec![arg(&event, 2)]);
+    }
+    done(event);
+}
+
+/// The dynamic namespaces of the contract.
+fn dynamic_namespaces(io: &Server) {
+    let parent = io.of_regex(r"^/dyn-\d+$").expect("valid pattern");
+    parent.use_middleware(refuse_bad_token);
+    parent.on_connection(|socket| {
+        let _ = socket.emit("welcome", object(&[("nsp", socket.ns().into())]));
+        socket.on("echo", echo);
+    });
+    let parent = io.of_dynamic(|name, auth| {
+        name.starts_with("/pred-") && auth.get("allow").and_then(Value::as_bool) == Some(true)
+    });
+    parent.on_connection(|socket| {
+        let _ = socket.emit("welcome", object(&[("nsp", socket.ns().into())]));
+    });
+}
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let mut config = ServerConfig::default();
@@ -167,9 +437,11 @@ async fn main() -> std::io::Result<()> {
     if let Some(timeout) = env_ms("PING_TIMEOUT") {
         config.ping_timeout = timeout;
     }
+    config.cleanup_empty_child_namespaces = true;
     let io = Server::with_config(config);
     let log: ReasonLog = Arc::default();
     main_namespace(&io, &log);
+    dynamic_namespaces(&io);
     let log2 = log.clone();
     io.of("/custom").on_connection(move |socket| {
         let welcome = object(&[("id", socket.id().into()), ("nsp", "/custom".into())]);

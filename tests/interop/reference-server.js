@@ -11,7 +11,7 @@ const pingInterval = Number(process.env.PING_INTERVAL || 25000);
 const pingTimeout = Number(process.env.PING_TIMEOUT || 20000);
 
 const httpServer = http.createServer();
-const io = new Server(httpServer, { pingInterval, pingTimeout });
+const io = new Server(httpServer, { pingInterval, pingTimeout, cleanupEmptyChildNamespaces: true });
 
 /** Disconnect reasons recorded by every namespace, in order. */
 const disconnectReasons = [];
@@ -22,9 +22,7 @@ function recordDisconnects(socket) {
   });
 }
 
-function commonHandlers(socket) {
-  recordDisconnects(socket);
-
+function echoHandler(socket) {
   socket.on("echo", (...args) => {
     if (args.length > 0 && typeof args[args.length - 1] === "function") {
       const ack = args.pop();
@@ -33,6 +31,11 @@ function commonHandlers(socket) {
       socket.emit("echo", ...args);
     }
   });
+}
+
+function commonHandlers(socket) {
+  recordDisconnects(socket);
+  echoHandler(socket);
 
   socket.on("get-disconnect-reasons", (ack) => {
     if (typeof ack === "function") ack(disconnectReasons.slice());
@@ -44,10 +47,8 @@ const maybeAck = (ack) => {
   if (typeof ack === "function") ack();
 };
 
-// ---- namespace "/" ----
-const root = io.of("/");
-
-root.use((socket, next) => {
+/** Connect middleware shared by "/" and the regex parent namespace. */
+function authMiddleware(socket, next) {
   const auth = socket.handshake.auth || {};
   if (auth.token === "bad") {
     const err = new Error("unauthorized");
@@ -55,10 +56,44 @@ root.use((socket, next) => {
     return next(err);
   }
   next();
-});
+}
+
+/** Sorted copy of whatever the clients answered (default Array.prototype.sort). */
+const sortedResponses = (responses) => (Array.isArray(responses) ? responses.slice().sort() : []);
+
+/**
+ * `target.timeout(1000).emitWithAck("question", payload)` and ack
+ * `{ responses }` or, on timeout, `{ error, responses }` (the answers that did arrive).
+ */
+async function ackFromMany(target, payload, ack) {
+  let result;
+  try {
+    const responses = await target.timeout(1000).emitWithAck("question", payload);
+    result = { responses: sortedResponses(responses) };
+  } catch (err) {
+    result = { error: err.message, responses: sortedResponses(err.responses) };
+  }
+  if (typeof ack === "function") ack(result);
+}
+
+// ---- namespace "/" ----
+const root = io.of("/");
+
+root.use(authMiddleware);
 
 root.on("connection", (socket) => {
   commonHandlers(socket);
+
+  // Server parity (issue 3): set up before "welcome", so "welcome" is the first outgoing event.
+  socket.data = { nsp: socket.nsp.name };
+  const anyLog = [];
+  const outgoingLog = [];
+  socket.prependAny((event) => anyLog.push("prepend:" + event));
+  socket.onAny((event) => anyLog.push("any:" + event));
+  socket.onAnyOutgoing((event) => outgoingLog.push(event));
+  socket.use(([event], next) => (event === "forbidden" ? next(new Error("forbidden event")) : next()));
+  socket.on("error", (err) => socket.emit("middleware-error", err.message));
+
   socket.emit("welcome", { id: socket.id, auth: socket.handshake.auth });
 
   socket.on("ask-client", async (payload, ack) => {
@@ -103,6 +138,119 @@ root.on("connection", (socket) => {
   socket.on("server-close", () => {
     socket.disconnect(true);
   });
+
+  // ---- Server parity (issue 3) ----
+
+  // Never runs: the packet middleware refuses "forbidden" (the tests check these never arrive).
+  socket.on("forbidden", (...args) => {
+    socket.emit("forbidden-ran");
+    if (args.length > 0 && typeof args[args.length - 1] === "function") args.pop()("forbidden-ran");
+  });
+
+  socket.on("get-any-log", (ack) => {
+    if (typeof ack === "function") ack(anyLog.slice());
+  });
+
+  socket.on("off-any", (ack) => {
+    socket.offAny();
+    maybeAck(ack);
+  });
+
+  socket.on("get-outgoing-log", (ack) => {
+    if (typeof ack === "function") ack(outgoingLog.slice());
+  });
+
+  socket.on("volatile-burst", (n, ack) => {
+    for (let i = 0; i < n; i++) socket.volatile.emit("burst", i);
+    maybeAck(ack);
+  });
+
+  socket.on("ack-from-room", (room, payload, ack) => {
+    ackFromMany(io.to(room), payload, ack);
+  });
+
+  socket.on("broadcast-ack", (payload, ack) => {
+    ackFromMany(socket.broadcast, payload, ack);
+  });
+
+  socket.on("volatile-to-room", (room, event, payload, ack) => {
+    io.to(room).volatile.emit(event, payload);
+    maybeAck(ack);
+  });
+
+  socket.on("local-to-room", (room, event, payload, ack) => {
+    io.local.to(room).emit(event, payload);
+    maybeAck(ack);
+  });
+
+  socket.on("compress-to-room", (room, event, payload, ack) => {
+    io.to(room).compress(false).emit(event, payload);
+    maybeAck(ack);
+  });
+
+  socket.on("in-rooms", (rooms, event, payload, ack) => {
+    io.in(rooms).emit(event, payload);
+    maybeAck(ack);
+  });
+
+  socket.on("set-data", (data, ack) => {
+    socket.data = data;
+    maybeAck(ack);
+  });
+
+  socket.on("fetch-sockets", async (room, ack) => {
+    const sockets = await io.in(room).fetchSockets();
+    const out = sockets
+      .map((s) => ({ id: s.id, rooms: Array.from(s.rooms).sort(), data: s.data }))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    if (typeof ack === "function") ack(out);
+  });
+
+  socket.on("remote-emit", async (room, event, payload, ack) => {
+    const sockets = await io.in(room).fetchSockets();
+    for (const s of sockets) s.emit(event, payload);
+    maybeAck(ack);
+  });
+
+  socket.on("sockets-join", (room, newRoom, ack) => {
+    io.in(room).socketsJoin(newRoom);
+    maybeAck(ack);
+  });
+
+  socket.on("sockets-leave", (room, oldRoom, ack) => {
+    io.in(room).socketsLeave(oldRoom);
+    maybeAck(ack);
+  });
+
+  socket.on("disconnect-sockets", (room, close, ack) => {
+    maybeAck(ack);
+    io.in(room).disconnectSockets(close);
+  });
+
+  socket.on("server-side-emit", (ack) => {
+    io.serverSideEmit("hello", 1, (err, responses) => {
+      if (typeof ack === "function") ack({ error: err ? err.message : null, responses });
+    });
+  });
+
+  socket.on("get-handshake", (ack) => {
+    const h = socket.handshake;
+    if (typeof ack === "function")
+      ack({
+        query: h.query,
+        userAgentHeader: typeof h.headers["user-agent"],
+        address: typeof h.address,
+        xdomain: h.xdomain,
+        secure: h.secure,
+        url: h.url.split("?")[0],
+        issued: typeof h.issued,
+        time: typeof h.time,
+      });
+  });
+
+  socket.on("list-namespaces", (ack) => {
+    if (typeof ack === "function") ack(Array.from(io._nsps.keys()).sort());
+  });
 });
 
 // ---- namespace "/custom" ----
@@ -110,6 +258,21 @@ io.of("/custom").on("connection", (socket) => {
   commonHandlers(socket);
   socket.emit("welcome", { id: socket.id, nsp: "/custom" });
 });
+
+// ---- dynamic namespaces (server parity, issue 3) ----
+const dyn = io.of(/^\/dyn-\d+$/);
+dyn.use(authMiddleware);
+dyn.on("connection", (socket) => {
+  socket.emit("welcome", { nsp: socket.nsp.name });
+  echoHandler(socket);
+});
+
+io.of((name, auth, next) => next(null, name.startsWith("/pred-") && auth != null && auth.allow === true)).on(
+  "connection",
+  (socket) => {
+    socket.emit("welcome", { nsp: socket.nsp.name });
+  },
+);
 
 httpServer.listen(port, "127.0.0.1", () => {
   process.stdout.write(`LISTENING ${httpServer.address().port}\n`);

@@ -52,6 +52,32 @@ impl AckSender {
     }
 }
 
+/// One client's answer to a broadcast that asked for acknowledgements.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AckResponse {
+    /// The answering socket's id.
+    pub socket_id: String,
+    /// The arguments it acknowledged with.
+    pub args: Vec<Value>,
+}
+
+/// Why a broadcast's acknowledgements did not all arrive.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BroadcastAckError {
+    /// Some clients did not answer in time, or disconnected first (socket.io's
+    /// `operation has timed out`, with the answers that did arrive).
+    #[error("operation has timed out")]
+    Timeout {
+        /// The answers that arrived, in arrival order.
+        responses: Vec<AckResponse>,
+        /// The ids of the sockets that did not answer.
+        missing: Vec<String>,
+    },
+    /// The event could not be sent.
+    #[error("emit failed: {0}")]
+    Emit(#[from] EmitError),
+}
+
 type AckResult = Result<Vec<Value>, AckError>;
 
 /// The acks a socket waits for.
@@ -62,11 +88,16 @@ pub(crate) struct PendingAcks {
 }
 
 impl PendingAcks {
-    pub(crate) fn register(&mut self) -> (u64, oneshot::Receiver<AckResult>) {
-        let id = self.tracker.register(None);
+    /// Awaits the answer to ack id `id` (ids come from the namespace, as in socket.io, so
+    /// that one broadcast uses the same id for every recipient); `None` when `id` is
+    /// already awaited.
+    pub(crate) fn register(&mut self, id: u64) -> Option<oneshot::Receiver<AckResult>> {
+        if !self.tracker.register_id(id, None) {
+            return None;
+        }
         let (tx, rx) = oneshot::channel();
         self.waiting.insert(id, tx);
-        (id, rx)
+        Some(rx)
     }
 
     pub(crate) fn resolve(&mut self, id: u64, result: AckResult) {

@@ -62,6 +62,9 @@ pub struct ServerConfig {
     pub max_buffered_packets: usize,
     /// socket.io-parser's `maxAttachments` (default 10).
     pub max_attachments: usize,
+    /// `cleanupEmptyChildNamespaces` (default false): a dynamic namespace's child goes away
+    /// once its last socket left.
+    pub cleanup_empty_child_namespaces: bool,
 }
 
 impl Default for ServerConfig {
@@ -78,6 +81,7 @@ impl Default for ServerConfig {
             cors: None,
             max_buffered_packets: 8_192,
             max_attachments: crate::proto::socketio::DEFAULT_MAX_ATTACHMENTS,
+            cleanup_empty_child_namespaces: false,
         }
     }
 }

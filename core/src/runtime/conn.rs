@@ -12,7 +12,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use tokio::sync::Notify;
 
-use super::namespace::ConnectError;
+use super::namespace::{ConnectError, Namespace};
 use super::server::ServerInner;
 use super::socket::{DisconnectReason, EmitError, Socket};
 use super::ws::WsStream;
@@ -30,7 +30,6 @@ pub(crate) struct RequestInfo {
     pub(crate) address: Option<SocketAddr>,
     pub(crate) url: String,
     pub(crate) secure: bool,
-    pub(crate) issued: u64,
 }
 
 /// An encoded Socket.IO packet, ready for any number of sessions.
@@ -103,6 +102,8 @@ pub(crate) struct Conn {
     pub(crate) wake_driver: Notify,
     /// Wakes a pending long-poll.
     pub(crate) wake_poll: Notify,
+    /// Tells requests waiting on an upgrade that it completed or failed.
+    pub(crate) upgrade_settled: Notify,
 }
 
 impl std::fmt::Debug for Conn {
@@ -145,8 +146,33 @@ impl Conn {
             }),
             wake_driver: Notify::new(),
             wake_poll: Notify::new(),
+            upgrade_settled: Notify::new(),
             server,
         })
+    }
+
+    /// Waits briefly (at most 50 ms) while an upgrade is under way.
+    ///
+    /// A client sends `2probe` and then `5` on the new WebSocket, and stops polling and
+    /// opens no other WebSocket meanwhile. A request that arrives during an upgrade was
+    /// most likely sent after the `5` on another connection, and on a multi-threaded runtime
+    /// it may be handled before the `5` is: it is answered as the session stands once the
+    /// upgrade settled, as a single-threaded server would. The bound keeps a poll that a
+    /// client sent just before it paused from waiting for the upgrade's timeout.
+    pub(crate) async fn settle_upgrade(&self) {
+        let timeout = std::time::Duration::from_millis(50).min(self.server.config.upgrade_timeout);
+        let wait = async {
+            loop {
+                let settled = self.upgrade_settled.notified();
+                let mut settled = std::pin::pin!(settled);
+                settled.as_mut().enable();
+                if !self.lock().engine.is_upgrading() {
+                    return;
+                }
+                settled.await;
+            }
+        };
+        let _ = tokio::time::timeout(timeout, wait).await;
     }
 
     /// Hands a WebSocket that probes an upgrade to the driver task.
@@ -176,6 +202,30 @@ impl Conn {
             self.lock().engine.send_all(frames.packets())
         };
         self.woken_after(queued)
+    }
+
+    /// Queues encoded frames only when the transport can take them right away (socket.io's
+    /// volatile packets): nothing is waiting to be written and no upgrade is under way.
+    /// Returns whether they were queued.
+    ///
+    /// For long-polling, socket.io also requires a GET to be pending. A client re-polls as
+    /// soon as a response arrives, but its next GET and a POST sent meanwhile travel on two
+    /// connections, which a multi-threaded server may handle in either order; an empty
+    /// queue is what the client can count on instead (what it has not received yet is
+    /// nothing but this packet).
+    pub(crate) fn send_frames_volatile(&self, frames: &Frames) -> Result<bool, EmitError> {
+        let queued = {
+            let mut state = self.lock();
+            let writable = state.engine.queued() == 0 && !state.engine.is_upgrading();
+            if state.engine.is_closed() {
+                return Err(EmitError::Closed);
+            }
+            if !writable {
+                return Ok(false);
+            }
+            state.engine.send_all(frames.packets())
+        };
+        self.woken_after(queued).map(|()| true)
     }
 
     pub(crate) fn send_engine_packets(&self, packets: Vec<EnginePacket>) -> Result<(), EmitError> {
@@ -341,11 +391,27 @@ impl Conn {
     }
 
     fn connect(self: &Arc<Self>, nsp: String, auth: Value) {
-        let Some(namespace) = self.server.namespace(&nsp) else {
-            self.lock().sio.rejected(&nsp);
-            let _ = self.send_packet(&Packet::connect_error(nsp, "Invalid namespace", None));
-            return;
-        };
+        match self.server.namespace(&nsp) {
+            Some(namespace) => self.connect_to(namespace, auth),
+            None if self.server.has_parents() => {
+                let conn = self.clone();
+                tokio::spawn(async move {
+                    match conn.server.resolve_namespace(&nsp, &auth).await {
+                        Some(namespace) => conn.connect_to(namespace, auth),
+                        None => conn.reject_namespace(nsp),
+                    }
+                });
+            }
+            None => self.reject_namespace(nsp),
+        }
+    }
+
+    fn reject_namespace(&self, nsp: String) {
+        self.lock().sio.rejected(&nsp);
+        let _ = self.send_packet(&Packet::connect_error(nsp, "Invalid namespace", None));
+    }
+
+    fn connect_to(self: &Arc<Self>, namespace: Namespace, auth: Value) {
         let socket = Socket::new(namespace.clone(), self.clone(), auth);
         let middlewares = namespace.middlewares();
         if middlewares.is_empty() {
@@ -369,12 +435,15 @@ impl Conn {
         let nsp = socket.ns().to_owned();
         if let Err(error) = result {
             self.lock().sio.rejected(&nsp);
+            socket.namespace().release_if_empty();
             let _ = self.send_packet(&Packet::connect_error(nsp, &error.message, error.data));
             return;
         }
         {
             let mut state = self.lock();
             if state.torn_down || !state.engine.is_open() {
+                drop(state);
+                socket.namespace().release_if_empty();
                 return;
             }
             state.sio.accepted(&nsp);

@@ -23,11 +23,17 @@ pub(crate) async fn run(conn: Arc<Conn>, mut ws: Option<WsStream>) {
         // Outputs first: packets for the main socket, then for the probe.
         if let Some(socket) = ws.as_mut() {
             loop {
-                let packets = conn.lock().engine.drain_transmits();
+                let mut packets = conn.lock().engine.drain_transmits();
                 if packets.is_empty() {
                     break;
                 }
-                if ws::write_all(socket, packets).await.is_err() {
+                let after_connect = split_after_connect_reply(&mut packets);
+                let mut written = ws::write_all(socket, packets).await;
+                if let (Ok(()), Some(rest)) = (&written, after_connect) {
+                    tokio::time::sleep(CONNECT_REPLY_GAP).await;
+                    written = Box::pin(ws::write_all(socket, rest)).await;
+                }
+                if written.is_err() {
                     conn.abort(CloseReason::TransportError);
                     break;
                 }
@@ -79,8 +85,12 @@ pub(crate) async fn run(conn: Arc<Conn>, mut ws: Option<WsStream>) {
                         ws = Some(*probe);
                     }
                     conn.wake_poll.notify_one();
+                    conn.upgrade_settled.notify_waiters();
                 }
-                DriverEvent::UpgradeAborted => close_boxed(probe.take()).await,
+                DriverEvent::UpgradeAborted => {
+                    conn.upgrade_settled.notify_waiters();
+                    close_boxed(probe.take()).await;
+                }
             }
         }
     }
@@ -88,6 +98,26 @@ pub(crate) async fn run(conn: Arc<Conn>, mut ws: Option<WsStream>) {
     if let Some(socket) = ws.take() {
         Box::pin(finish(conn, socket)).await;
     }
+}
+
+/// How long frames queued together with a Socket.IO CONNECT reply wait after it.
+///
+/// A namespace's `connection` handlers typically emit right away, so their first events are
+/// queued in the same batch as the CONNECT reply. Node's socket.io writes the reply as soon
+/// as it is queued and the next packets one event-loop turn later, so they reach the client
+/// in separate reads. Clients that read one message per `await` (the official
+/// socket.io-protocol conformance suite does) miss a frame that shares a read with the one
+/// they awaited. Pausing once per namespace connection costs nothing measurable.
+const CONNECT_REPLY_GAP: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// When `packets` holds a Socket.IO CONNECT reply (`40...`) followed by more frames, splits
+/// them off after the reply and returns them.
+fn split_after_connect_reply(packets: &mut Vec<Packet>) -> Option<Vec<Packet>> {
+    // The frame is `4` (Engine.IO message) + `0` (Socket.IO CONNECT) + ...
+    let at = packets
+        .iter()
+        .position(|p| matches!(p, Packet::Text(frame) if frame.frame().starts_with(b"40")))?;
+    (at + 1 < packets.len()).then(|| packets.split_off(at + 1))
 }
 
 /// Closes a probe. Boxed, like every rare path here, so that the state of the driver's

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
@@ -20,7 +20,8 @@ use super::conn::{Conn, RequestInfo};
 use super::server::ServerInner;
 use super::ws;
 use crate::proto::engineio::{
-    CloseReason, EngineQuery, RequestError, RequestKind, Transport, classify, payload, query_pairs,
+    CloseReason, EngineQuery, Packet, RequestError, RequestKind, Transport, classify, payload,
+    query_pairs,
 };
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -99,6 +100,11 @@ where
     }
     let query = EngineQuery::parse(req.uri().query().unwrap_or(""));
     let websocket = is_websocket_upgrade(&req);
+    if (websocket || req.method() == Method::GET)
+        && let Some(conn) = query.sid.as_deref().and_then(|sid| server.session(sid))
+    {
+        conn.settle_upgrade().await;
+    }
     let kind = classify(
         req.method().as_str(),
         &query,
@@ -184,9 +190,6 @@ fn request_info<B>(req: &Request<B>, address: Option<SocketAddr>) -> RequestInfo
         address,
         url: req.uri().to_string(),
         secure: req.uri().scheme_str() == Some("https"),
-        issued: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64),
     }
 }
 
@@ -291,6 +294,9 @@ async fn long_poll(conn: Arc<Conn>) -> Response<Full<Bytes>> {
     }
 }
 
+/// How long a client's close over polling waits for a GET sent at the same time.
+const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_millis(2);
+
 async fn post<B>(conn: Arc<Conn>, req: Request<B>) -> Response<Full<Bytes>>
 where
     B: Body + Send + 'static,
@@ -332,6 +338,13 @@ where
     };
     match payload::decode(&body) {
         Ok(packets) => {
+            if packets.contains(&Packet::Close) && !conn.lock().poll_active {
+                // A client that closes while polling may send its last GET and this POST
+                // at once, on two connections. On a multi-threaded runtime this POST can be
+                // handled first, and the GET would then find no session (400) instead of
+                // being released (`6`), as a single-threaded server answers it.
+                tokio::time::sleep(CLOSE_GRACE).await;
+            }
             let now = Instant::now();
             for packet in packets {
                 conn.handle_inbound(packet, Transport::Polling, now);

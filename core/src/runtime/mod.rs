@@ -13,17 +13,25 @@ mod event;
 mod http;
 mod ids;
 mod namespace;
+mod operator;
+mod packet_middleware;
+mod parent;
+mod remote;
 mod server;
 mod socket;
 mod ws;
 
-pub use ack::{AckError, AckSender};
-pub use broadcast::BroadcastOperator;
+pub use ack::{AckError, AckResponse, AckSender, BroadcastAckError};
+pub use broadcast::{BroadcastFlags, BroadcastOperator, BroadcastOptions};
 pub use config::{Cors, CorsOrigin, ServerConfig};
 pub use event::Event;
 pub use http::SocketIoService;
 pub use namespace::{ConnectError, Namespace};
+pub use operator::SocketOperator;
+pub use packet_middleware::PacketError;
+pub use parent::ParentNamespace;
+pub use remote::RemoteSocket;
 pub use server::{EngineHandler, EngineSocket, Fallback, Server};
-pub use socket::{DisconnectReason, EmitError, Handshake, Socket};
+pub use socket::{DisconnectReason, EmitError, Handshake, ListenerId, Socket};
 
 pub use crate::proto::engineio::Transport;

@@ -3,11 +3,13 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use serde::Serialize;
 
 use super::broadcast::BroadcastOperator;
+use super::remote::RemoteSocket;
 use super::socket::{EmitError, Socket};
 use crate::proto::rooms::{Room, RoomIndex, Sid};
 use crate::proto::value::Value;
@@ -49,7 +51,14 @@ pub(crate) struct NamespaceInner {
     middlewares: RwLock<Vec<Middleware>>,
     pub(crate) sockets: RwLock<HashMap<Sid, Socket>>,
     pub(crate) rooms: RwLock<RoomIndex>,
+    /// Ack ids for every emit of this namespace, to one socket or many (socket.io's `_ids`).
+    ack_ids: AtomicU64,
+    /// Called when the last socket left (dynamic children with
+    /// `cleanupEmptyChildNamespaces`).
+    on_empty: RwLock<Option<EmptyHandler>>,
 }
+
+type EmptyHandler = Arc<dyn Fn(&Namespace) + Send + Sync>;
 
 /// A namespace (`io.of(name)`): its own handlers, middlewares, sockets and rooms.
 #[derive(Clone)]
@@ -77,7 +86,26 @@ impl Namespace {
             middlewares: RwLock::new(Vec::new()),
             sockets: RwLock::new(HashMap::new()),
             rooms: RwLock::new(RoomIndex::new()),
+            ack_ids: AtomicU64::new(0),
+            on_empty: RwLock::new(None),
         }))
+    }
+
+    /// A new namespace `name` with this one's connection handlers and middlewares.
+    pub(crate) fn copy_as(&self, name: &str) -> Namespace {
+        let copy = Namespace::new(name);
+        *write(&copy.0.connection_handlers) = read(&self.0.connection_handlers).clone();
+        *write(&copy.0.middlewares) = read(&self.0.middlewares).clone();
+        copy
+    }
+
+    pub(crate) fn on_empty(&self, handler: impl Fn(&Namespace) + Send + Sync + 'static) {
+        *write(&self.0.on_empty) = Some(Arc::new(handler));
+    }
+
+    /// Whether both handles are the same namespace.
+    pub(crate) fn same(&self, other: &Namespace) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
     }
 
     /// The namespace name, e.g. `/` or `/admin`.
@@ -112,6 +140,11 @@ impl Namespace {
         write(&self.0.middlewares).push(Arc::new(move |socket| Box::pin(middleware(socket))));
     }
 
+    /// The next ack id of this namespace.
+    pub(crate) fn next_ack_id(&self) -> u64 {
+        self.0.ack_ids.fetch_add(1, Ordering::Relaxed)
+    }
+
     pub(crate) fn middlewares(&self) -> Vec<Middleware> {
         read(&self.0.middlewares).clone()
     }
@@ -129,6 +162,19 @@ impl Namespace {
     pub(crate) fn remove_socket(&self, sid: &Sid) {
         write(&self.0.rooms).leave_all(sid);
         write(&self.0.sockets).remove(sid);
+        self.release_if_empty();
+    }
+
+    /// Runs the `on_empty` handler when no socket is left (also after a refused connection,
+    /// whose socket was never added: socket.io removes it all the same).
+    pub(crate) fn release_if_empty(&self) {
+        if !read(&self.0.sockets).is_empty() {
+            return;
+        }
+        let on_empty = read(&self.0.on_empty).clone();
+        if let Some(on_empty) = on_empty {
+            on_empty(self);
+        }
     }
 
     /// The connected sockets of this namespace.
@@ -164,6 +210,73 @@ impl Namespace {
     /// Emits to every socket of the namespace with any number of arguments.
     pub fn emit_args(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
         self.broadcast().emit_args(event, args)
+    }
+
+    /// A broadcast to the sockets in `room` (socket.io's `nsp.in(room)`).
+    pub fn within(&self, room: impl Into<Room>) -> BroadcastOperator {
+        self.broadcast().to(room)
+    }
+
+    /// A volatile broadcast (see [`BroadcastOperator::volatile`]).
+    pub fn volatile(&self) -> BroadcastOperator {
+        self.broadcast().volatile()
+    }
+
+    /// A broadcast with socket.io's `compress` flag set.
+    pub fn compress(&self, compress: bool) -> BroadcastOperator {
+        self.broadcast().compress(compress)
+    }
+
+    /// A broadcast to this server's sockets only (see [`BroadcastOperator::local`]).
+    pub fn local(&self) -> BroadcastOperator {
+        self.broadcast().local()
+    }
+
+    /// A broadcast whose acknowledgements are awaited for `timeout`.
+    pub fn timeout(&self, timeout: std::time::Duration) -> BroadcastOperator {
+        self.broadcast().timeout(timeout)
+    }
+
+    /// Snapshots of every socket of the namespace (`fetchSockets`).
+    pub async fn fetch_sockets(&self) -> Vec<RemoteSocket> {
+        self.broadcast().fetch_sockets().await
+    }
+
+    /// Makes every socket join `room` (`socketsJoin`).
+    pub fn sockets_join(&self, room: impl Into<Room>) {
+        self.broadcast().sockets_join(room);
+    }
+
+    /// Makes every socket leave `room` (`socketsLeave`).
+    pub fn sockets_leave(&self, room: &str) {
+        self.broadcast().sockets_leave(room);
+    }
+
+    /// Disconnects every socket (`disconnectSockets`).
+    pub fn disconnect_sockets(&self, close: bool) {
+        self.broadcast().disconnect_sockets(close);
+    }
+
+    /// Sends an event to the other servers of a cluster (socket.io's `serverSideEmit`).
+    /// The in-memory adapter has no other servers: as socket.io's, it logs a warning and
+    /// sends nothing.
+    pub fn server_side_emit(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
+        super::socket::check_event_name(event)?;
+        drop(args);
+        tracing::warn!("this adapter does not support the serverSideEmit() functionality");
+        Ok(())
+    }
+
+    /// Like [`Namespace::server_side_emit`], collecting every other server's answer. The
+    /// in-memory adapter fails with [`EmitError::Unsupported`] (socket.io logs a warning
+    /// and never calls the callback).
+    pub async fn server_side_emit_with_ack(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+    ) -> Result<Vec<Value>, EmitError> {
+        self.server_side_emit(event, args)?;
+        Err(EmitError::Unsupported("serverSideEmit"))
     }
 
     /// The names of every room with at least one socket.

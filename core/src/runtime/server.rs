@@ -1,8 +1,10 @@
 //! The server: options, namespaces, sessions, and the listener.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
@@ -22,6 +24,8 @@ use super::conn::{Conn, RequestInfo};
 use super::driver;
 use super::http::{SocketIoService, handle, is_engine_path};
 use super::namespace::{ConnectError, Namespace, read, write};
+use super::parent::{Matcher, ParentNamespace};
+use super::remote::RemoteSocket;
 use super::socket::{EmitError, Socket};
 use super::ws::WsStream;
 use crate::proto::engineio::{CloseReason, Packet, Transport};
@@ -33,6 +37,7 @@ pub(crate) struct ServerInner {
     pub(crate) path: String,
     sessions: Mutex<HashMap<Arc<str>, Arc<Conn>>>,
     namespaces: RwLock<HashMap<String, Namespace>>,
+    parents: RwLock<Vec<ParentNamespace>>,
     closing: AtomicBool,
     shutdown: Notify,
     pub(crate) engine_handler: RwLock<Option<EngineHandler>>,
@@ -71,6 +76,41 @@ impl ServerInner {
 
     pub(crate) fn namespace(&self, name: &str) -> Option<Namespace> {
         read(&self.namespaces).get(name).cloned()
+    }
+
+    /// The namespace `name`: an existing one, or a new child of the first parent that
+    /// accepts `name` with `auth` (socket.io's `_checkNamespace`).
+    pub(crate) async fn resolve_namespace(
+        self: &Arc<Self>,
+        name: &str,
+        auth: &Value,
+    ) -> Option<Namespace> {
+        let parents = read(&self.parents).clone();
+        for parent in parents {
+            if parent.matches(name, auth).await {
+                if let Some(existing) = self.namespace(name) {
+                    return Some(existing);
+                }
+                let mut namespaces = write(&self.namespaces);
+                let child = namespaces.entry(name.to_owned()).or_insert_with(|| {
+                    parent.create_child(name, self, self.config.cleanup_empty_child_namespaces)
+                });
+                return Some(child.clone());
+            }
+        }
+        None
+    }
+
+    pub(crate) fn has_parents(&self) -> bool {
+        !read(&self.parents).is_empty()
+    }
+
+    /// Forgets namespace `name` if it is still `namespace`.
+    pub(crate) fn remove_namespace(&self, name: &str, namespace: &Namespace) {
+        let mut namespaces = write(&self.namespaces);
+        if namespaces.get(name).is_some_and(|n| n.same(namespace)) {
+            namespaces.remove(name);
+        }
     }
 
     pub(crate) fn session(&self, sid: &str) -> Option<Arc<Conn>> {
@@ -172,6 +212,7 @@ impl Server {
                 path,
                 sessions: Mutex::new(HashMap::new()),
                 namespaces: RwLock::new(namespaces),
+                parents: RwLock::new(Vec::new()),
                 closing: AtomicBool::new(false),
                 shutdown: Notify::new(),
                 engine_handler: RwLock::new(None),
@@ -199,6 +240,46 @@ impl Server {
             .entry(name.clone())
             .or_insert_with(|| Namespace::new(&name))
             .clone()
+    }
+
+    /// A parent of dynamic namespaces whose names match `pattern` (socket.io's
+    /// `io.of(/regex/)`), e.g. `^/dynamic-\d+$`. The pattern uses `regex-lite` syntax, which
+    /// covers the usual JavaScript patterns (classes, groups, anchors, repetition).
+    pub fn of_regex(&self, pattern: &str) -> Result<ParentNamespace, regex_lite::Error> {
+        let regex = regex_lite::Regex::new(pattern)?;
+        Ok(self.add_parent(ParentNamespace::new(Matcher::Regex(regex), pattern)))
+    }
+
+    /// A parent of dynamic namespaces whose names `predicate` accepts, given the name and
+    /// the client's auth payload (socket.io's `io.of((name, auth, next) => ..)`).
+    pub fn of_dynamic(
+        &self,
+        predicate: impl Fn(&str, &Value) -> bool + Send + Sync + 'static,
+    ) -> ParentNamespace {
+        self.of_dynamic_async(move |name, auth| {
+            let accepted = predicate(&name, &auth);
+            async move { accepted }
+        })
+    }
+
+    /// Like [`Server::of_dynamic`], with an asynchronous predicate.
+    pub fn of_dynamic_async<F, Fut>(&self, predicate: F) -> ParentNamespace
+    where
+        F: Fn(String, Value) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = bool> + Send + 'static,
+    {
+        let predicate = Arc::new(move |name, auth| {
+            Box::pin(predicate(name, auth)) as Pin<Box<dyn Future<Output = bool> + Send>>
+        });
+        self.add_parent(ParentNamespace::new(
+            Matcher::Predicate(predicate),
+            "<dynamic>",
+        ))
+    }
+
+    fn add_parent(&self, parent: ParentNamespace) -> ParentNamespace {
+        write(&self.inner.parents).push(parent.clone());
+        parent
     }
 
     /// The main namespace `/` (socket.io's `io.sockets`).
@@ -237,6 +318,72 @@ impl Server {
     /// A broadcast to every socket of `/` not in `room`.
     pub fn except(&self, room: impl Into<Room>) -> BroadcastOperator {
         self.sockets().except(room)
+    }
+
+    /// A broadcast to `room` in `/` (socket.io's `io.in(room)`).
+    pub fn within(&self, room: impl Into<Room>) -> BroadcastOperator {
+        self.sockets().within(room)
+    }
+
+    /// A volatile broadcast to `/` (see [`BroadcastOperator::volatile`]).
+    pub fn volatile(&self) -> BroadcastOperator {
+        self.sockets().volatile()
+    }
+
+    /// A broadcast to `/` with socket.io's `compress` flag set.
+    pub fn compress(&self, compress: bool) -> BroadcastOperator {
+        self.sockets().compress(compress)
+    }
+
+    /// A broadcast to this server's sockets of `/` only.
+    pub fn local(&self) -> BroadcastOperator {
+        self.sockets().local()
+    }
+
+    /// A broadcast to `/` whose acknowledgements are awaited for `timeout`.
+    pub fn timeout(&self, timeout: std::time::Duration) -> BroadcastOperator {
+        self.sockets().timeout(timeout)
+    }
+
+    /// Snapshots of every socket of `/` (`io.fetchSockets()`).
+    pub async fn fetch_sockets(&self) -> Vec<RemoteSocket> {
+        self.sockets().fetch_sockets().await
+    }
+
+    /// Makes every socket of `/` join `room` (`io.socketsJoin`).
+    pub fn sockets_join(&self, room: impl Into<Room>) {
+        self.sockets().sockets_join(room);
+    }
+
+    /// Makes every socket of `/` leave `room` (`io.socketsLeave`).
+    pub fn sockets_leave(&self, room: &str) {
+        self.sockets().sockets_leave(room);
+    }
+
+    /// Disconnects every socket of `/` (`io.disconnectSockets`).
+    pub fn disconnect_sockets(&self, close: bool) {
+        self.sockets().disconnect_sockets(close);
+    }
+
+    /// Sends an event to the other servers of a cluster (`io.serverSideEmit`); a no-op
+    /// with the in-memory adapter.
+    pub fn server_side_emit(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
+        self.sockets().server_side_emit(event, args)
+    }
+
+    /// [`Server::server_side_emit`] collecting the other servers' answers (none with the
+    /// in-memory adapter).
+    pub async fn server_side_emit_with_ack(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+    ) -> Result<Vec<Value>, EmitError> {
+        self.sockets().server_side_emit_with_ack(event, args).await
+    }
+
+    /// The names of the namespaces that exist now, dynamic children included.
+    pub fn namespace_names(&self) -> Vec<String> {
+        read(&self.inner.namespaces).keys().cloned().collect()
     }
 
     /// Runs the server as a plain Engine.IO server: every message a client sends goes to

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -11,9 +11,11 @@ use serde::Serialize;
 
 use super::ack::{AckError, AckSender, PendingAcks};
 use super::broadcast::BroadcastOperator;
-use super::conn::{Conn, RequestInfo};
+use super::conn::{Conn, Frames, RequestInfo};
 use super::event::Event;
 use super::namespace::{Namespace, read, write};
+use super::operator::SocketOperator;
+use super::packet_middleware::{ChainOutcome, PacketError, PacketMiddleware, run_chain};
 use crate::proto::engineio::CloseReason;
 use crate::proto::rooms::{Room, Sid};
 use crate::proto::socketio::Packet;
@@ -90,6 +92,10 @@ pub enum EmitError {
     /// The event name is reserved (`connect`, `disconnect`, ...).
     #[error("\"{0}\" is a reserved event name")]
     ReservedEvent(String),
+    /// The adapter cannot do this (e.g. `serverSideEmit` on the in-memory adapter, which
+    /// has no other servers to reach).
+    #[error("this adapter does not support the {0}() functionality")]
+    Unsupported(&'static str),
 }
 
 impl From<crate::proto::engineio::SendError> for EmitError {
@@ -107,6 +113,7 @@ impl From<crate::proto::engineio::SendError> for EmitError {
 pub struct Handshake {
     auth: Value,
     request: Arc<RequestInfo>,
+    issued: u64,
 }
 
 impl Handshake {
@@ -149,14 +156,80 @@ impl Handshake {
         self.request.secure
     }
 
-    /// When the connection was made, in milliseconds since the Unix epoch.
+    /// Whether the first request was cross-origin (it had an `Origin` header).
+    pub fn xdomain(&self) -> bool {
+        self.request.headers.contains_key(http::header::ORIGIN)
+    }
+
+    /// When the socket joined its namespace, in milliseconds since the Unix epoch.
     pub fn issued(&self) -> u64 {
-        self.request.issued
+        self.issued
+    }
+
+    /// [`Handshake::issued`] as JavaScript's `Date.toString()` prints it in UTC
+    /// (socket.io's `handshake.time`), e.g.
+    /// `Mon Nov 23 2026 16:30:00 GMT+0000 (Coordinated Universal Time)`.
+    pub fn time(&self) -> String {
+        js_date_string(self.issued)
     }
 }
 
 type EventHandler = Arc<dyn Fn(&Socket, Event) + Send + Sync>;
+type AnyHandler = Arc<dyn Fn(&Socket, &Event) + Send + Sync>;
+type OutgoingHandler = Arc<dyn Fn(&Socket, &str, &[Value]) + Send + Sync>;
 type DisconnectHandler = Arc<dyn Fn(&Socket, DisconnectReason) + Send + Sync>;
+type ErrorHandler = Arc<dyn Fn(&Socket, &PacketError) + Send + Sync>;
+
+/// Identifies a catch-all listener, to remove it with [`Socket::off_any`] or
+/// [`Socket::off_any_outgoing`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ListenerId(u64);
+
+impl ListenerId {
+    fn next() -> ListenerId {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        ListenerId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// Catch-all listeners, in call order.
+struct Listeners<H> {
+    list: RwLock<Vec<(ListenerId, H)>>,
+}
+
+impl<H: Clone> Listeners<H> {
+    fn new() -> Self {
+        Listeners {
+            list: RwLock::new(Vec::new()),
+        }
+    }
+
+    fn add(&self, handler: H, first: bool) -> ListenerId {
+        let id = ListenerId::next();
+        let mut list = write(&self.list);
+        if first {
+            list.insert(0, (id, handler));
+        } else {
+            list.push((id, handler));
+        }
+        id
+    }
+
+    fn remove(&self, id: Option<ListenerId>) {
+        match id {
+            Some(id) => write(&self.list).retain(|(i, _)| *i != id),
+            None => write(&self.list).clear(),
+        }
+    }
+
+    fn snapshot(&self) -> Vec<H> {
+        read(&self.list).iter().map(|(_, h)| h.clone()).collect()
+    }
+
+    fn is_empty(&self) -> bool {
+        read(&self.list).is_empty()
+    }
+}
 
 pub(crate) struct SocketInner {
     id: Sid,
@@ -164,7 +237,12 @@ pub(crate) struct SocketInner {
     pub(crate) conn: Arc<Conn>,
     handshake: Handshake,
     handlers: RwLock<HashMap<String, EventHandler>>,
-    any_handlers: RwLock<Vec<EventHandler>>,
+    any_handlers: Listeners<AnyHandler>,
+    outgoing_handlers: Listeners<OutgoingHandler>,
+    /// Whether `outgoing_handlers` has any, read on every emit without taking its lock.
+    has_outgoing: AtomicBool,
+    middlewares: RwLock<Vec<PacketMiddleware>>,
+    error_handlers: RwLock<Vec<ErrorHandler>>,
     disconnecting_handlers: RwLock<Vec<DisconnectHandler>>,
     disconnect_handlers: RwLock<Vec<DisconnectHandler>>,
     connected: AtomicBool,
@@ -190,6 +268,7 @@ impl Socket {
         let handshake = Handshake {
             auth,
             request: conn.request.clone(),
+            issued: unix_millis(),
         };
         Socket(Arc::new(SocketInner {
             id: Arc::from(super::ids::generate()),
@@ -197,7 +276,11 @@ impl Socket {
             conn,
             handshake,
             handlers: RwLock::new(HashMap::new()),
-            any_handlers: RwLock::new(Vec::new()),
+            any_handlers: Listeners::new(),
+            outgoing_handlers: Listeners::new(),
+            has_outgoing: AtomicBool::new(false),
+            middlewares: RwLock::new(Vec::new()),
+            error_handlers: RwLock::new(Vec::new()),
             disconnecting_handlers: RwLock::new(Vec::new()),
             disconnect_handlers: RwLock::new(Vec::new()),
             connected: AtomicBool::new(true),
@@ -278,9 +361,102 @@ impl Socket {
         });
     }
 
-    /// Handles every event, before the named handlers (socket.io's `onAny`).
-    pub fn on_any(&self, handler: impl Fn(&Socket, &Event) + Send + Sync + 'static) {
-        write(&self.0.any_handlers).push(Arc::new(move |s: &Socket, e: Event| handler(s, &e)));
+    /// Listens to every event from the client, before packet middlewares and named
+    /// handlers run (socket.io's `onAny`).
+    pub fn on_any(&self, handler: impl Fn(&Socket, &Event) + Send + Sync + 'static) -> ListenerId {
+        self.0.any_handlers.add(Arc::new(handler), false)
+    }
+
+    /// Like [`Socket::on_any`], called before the catch-all listeners added so far
+    /// (socket.io's `prependAny`).
+    pub fn prepend_any(
+        &self,
+        handler: impl Fn(&Socket, &Event) + Send + Sync + 'static,
+    ) -> ListenerId {
+        self.0.any_handlers.add(Arc::new(handler), true)
+    }
+
+    /// Removes the catch-all listener `id`, or all of them with `None` (socket.io's
+    /// `offAny`).
+    pub fn off_any(&self, id: Option<ListenerId>) {
+        self.0.any_handlers.remove(id);
+    }
+
+    /// Listens to every event sent to the client, by this socket or by a broadcast that
+    /// reaches it, with the event name and arguments (socket.io's `onAnyOutgoing`).
+    pub fn on_any_outgoing(
+        &self,
+        handler: impl Fn(&Socket, &str, &[Value]) + Send + Sync + 'static,
+    ) -> ListenerId {
+        let id = self.0.outgoing_handlers.add(Arc::new(handler), false);
+        self.0.has_outgoing.store(true, Ordering::Release);
+        id
+    }
+
+    /// Like [`Socket::on_any_outgoing`], called first (socket.io's `prependAnyOutgoing`).
+    pub fn prepend_any_outgoing(
+        &self,
+        handler: impl Fn(&Socket, &str, &[Value]) + Send + Sync + 'static,
+    ) -> ListenerId {
+        let id = self.0.outgoing_handlers.add(Arc::new(handler), true);
+        self.0.has_outgoing.store(true, Ordering::Release);
+        id
+    }
+
+    /// Removes the outgoing listener `id`, or all of them with `None` (socket.io's
+    /// `offAnyOutgoing`).
+    pub fn off_any_outgoing(&self, id: Option<ListenerId>) {
+        self.0.outgoing_handlers.remove(id);
+        self.0
+            .has_outgoing
+            .store(!self.0.outgoing_handlers.is_empty(), Ordering::Release);
+    }
+
+    pub(crate) fn notify_outgoing(&self, event: &str, args: &[Value]) {
+        if self.0.has_outgoing.load(Ordering::Acquire) {
+            for handler in self.0.outgoing_handlers.snapshot() {
+                handler(self, event, args);
+            }
+        }
+    }
+
+    /// Adds a packet middleware (socket.io's `socket.use`): it sees every incoming event
+    /// (and may change it) before the named handler; an error stops the event and goes to
+    /// the [`Socket::on_error`] handlers. Catch-all listeners run before middlewares.
+    pub fn use_packet(
+        &self,
+        middleware: impl Fn(&Socket, &mut Event) -> Result<(), PacketError> + Send + Sync + 'static,
+    ) {
+        write(&self.0.middlewares).push(PacketMiddleware::Sync(Arc::new(middleware)));
+    }
+
+    /// Adds an asynchronous packet middleware: it gets the event and gives it back (maybe
+    /// changed) to let it through. The rest of the chain and the handler then run on a
+    /// task of their own, so events that pass such a middleware may be handled out of order.
+    pub fn use_packet_async<F, Fut>(&self, middleware: F)
+    where
+        F: Fn(Socket, Event) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Event, PacketError>> + Send + 'static,
+    {
+        write(&self.0.middlewares).push(PacketMiddleware::Async(Arc::new(move |socket, event| {
+            Box::pin(middleware(socket, event))
+        })));
+    }
+
+    /// Handles the errors of packet middlewares (socket.io's `socket.on("error")`). Without
+    /// any handler, errors are logged with `tracing`.
+    pub fn on_error(&self, handler: impl Fn(&Socket, &PacketError) + Send + Sync + 'static) {
+        write(&self.0.error_handlers).push(Arc::new(handler));
+    }
+
+    fn report_error(&self, error: &PacketError) {
+        let handlers = read(&self.0.error_handlers).clone();
+        if handlers.is_empty() {
+            tracing::warn!(socket = %self.id(), %error, "packet middleware error");
+        }
+        for handler in handlers {
+            handler(self, error);
+        }
     }
 
     /// Called when the socket is about to disconnect, while it is still in its rooms.
@@ -303,12 +479,29 @@ impl Socket {
         let ack =
             id.map(|id| AckSender::new(self.0.conn.clone(), self.0.namespace.0.name.clone(), id));
         let event = Event::new(name, args, ack);
-        let any = read(&self.0.any_handlers).clone();
-        for handler in &any {
-            handler(
-                self,
-                Event::new(event.name.clone(), event.args.clone(), None),
-            );
+        for handler in self.0.any_handlers.snapshot() {
+            handler(self, &event);
+        }
+        let chain = read(&self.0.middlewares).clone();
+        let outcome = if chain.is_empty() {
+            ChainOutcome::Passed(event)
+        } else {
+            run_chain(self, &chain, event, |socket, result| match result {
+                Ok(event) => socket.handle(event),
+                Err(error) => socket.report_error(&error),
+            })
+        };
+        match outcome {
+            ChainOutcome::Passed(event) => self.handle(event),
+            ChainOutcome::Refused(error) => self.report_error(&error),
+            ChainOutcome::Spawned => {}
+        }
+    }
+
+    /// Calls the named handler of `event`, unless the socket disconnected meanwhile.
+    fn handle(&self, event: Event) {
+        if !self.connected() {
+            return;
         }
         let handler = read(&self.0.handlers).get(&event.name).cloned();
         if let Some(handler) = handler {
@@ -323,13 +516,48 @@ impl Socket {
 
     /// Emits `event` with any number of arguments (binary values go as attachments).
     pub fn emit_args(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
+        self.emit_with_flags(event, args, false)
+    }
+
+    /// Emits with socket.io's flags set first: `socket.volatile()`.
+    pub fn volatile(&self) -> SocketOperator {
+        SocketOperator::new(self.clone()).volatile()
+    }
+
+    /// Emits with socket.io's `compress` flag set first.
+    pub fn compress(&self, compress: bool) -> SocketOperator {
+        SocketOperator::new(self.clone()).compress(compress)
+    }
+
+    /// Emits whose acknowledgement is awaited for `timeout` (socket.io's
+    /// `socket.timeout(ms).emitWithAck(..)`).
+    pub fn timeout(&self, timeout: Duration) -> SocketOperator {
+        SocketOperator::new(self.clone()).timeout(timeout)
+    }
+
+    pub(crate) fn emit_with_flags(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+        volatile: bool,
+    ) -> Result<(), EmitError> {
         check_event_name(event)?;
         if !self.connected() {
             return Err(EmitError::Closed);
         }
-        self.0
-            .conn
-            .send_packet(&Packet::event(self.ns(), event, args, None))
+        self.notify_outgoing(event, &args);
+        let frames = Frames::encode(&Packet::event(self.ns(), event, args, None));
+        self.send_frames(&frames, volatile)
+    }
+
+    /// Queues encoded frames for this client; a volatile packet the transport cannot take
+    /// right away is dropped (and counts as sent).
+    pub(crate) fn send_frames(&self, frames: &Frames, volatile: bool) -> Result<(), EmitError> {
+        if volatile {
+            self.0.conn.send_frames_volatile(frames).map(drop)
+        } else {
+            self.0.conn.send_frames(frames)
+        }
     }
 
     /// Emits `event` and waits up to `timeout` for the client's acknowledgement.
@@ -339,49 +567,70 @@ impl Socket {
         args: Vec<Value>,
         timeout: Duration,
     ) -> impl Future<Output = Result<Vec<Value>, AckError>> + Send + 'static {
+        self.emit_with_ack_flags(event, args, Some(timeout), false)
+    }
+
+    pub(crate) fn emit_with_ack_flags(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+        timeout: Option<Duration>,
+        volatile: bool,
+    ) -> impl Future<Output = Result<Vec<Value>, AckError>> + Send + 'static {
         let socket = self.clone();
         let sent = check_event_name(event).and_then(|()| {
             if !self.connected() {
                 return Err(EmitError::Closed);
             }
-            let (id, rx) = self
-                .0
-                .acks
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .register();
-            match self
-                .0
-                .conn
-                .send_packet(&Packet::event(self.ns(), event, args, Some(id)))
-            {
-                Ok(()) => Ok((id, rx)),
+            self.notify_outgoing(event, &args);
+            let id = self.0.namespace.next_ack_id();
+            let Some(answer) = self.expect_ack(id) else {
+                return Err(EmitError::Closed);
+            };
+            let frames = Frames::encode(&Packet::event(self.ns(), event, args, Some(id)));
+            match self.send_frames(&frames, volatile) {
+                Ok(()) => Ok((id, answer)),
                 Err(error) => {
-                    self.0
-                        .acks
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .forget(id);
+                    self.forget_ack(id);
                     Err(error)
                 }
             }
         });
         async move {
-            let (id, rx) = sent?;
-            match tokio::time::timeout(timeout, rx).await {
-                Ok(Ok(result)) => result,
-                Ok(Err(_)) => Err(AckError::Disconnected),
-                Err(_) => {
-                    socket
-                        .0
-                        .acks
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .forget(id);
-                    Err(AckError::Timeout)
-                }
-            }
+            let (id, answer) = sent?;
+            let answer = match timeout {
+                Some(timeout) => match tokio::time::timeout(timeout, answer).await {
+                    Ok(answer) => answer,
+                    Err(_) => {
+                        socket.forget_ack(id);
+                        return Err(AckError::Timeout);
+                    }
+                },
+                None => answer.await,
+            };
+            answer.unwrap_or(Err(AckError::Disconnected))
         }
+    }
+
+    /// Awaits the client's answer to ack id `id`.
+    pub(crate) fn expect_ack(
+        &self,
+        id: u64,
+    ) -> Option<tokio::sync::oneshot::Receiver<Result<Vec<Value>, AckError>>> {
+        self.0
+            .acks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .register(id)
+    }
+
+    /// Stops awaiting ack id `id`.
+    pub(crate) fn forget_ack(&self, id: u64) {
+        self.0
+            .acks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .forget(id);
     }
 
     pub(crate) fn resolve_ack(&self, id: u64, args: Vec<Value>) {
@@ -475,10 +724,46 @@ impl Socket {
         }
         // Drop handlers: they often capture clones of this socket.
         write(&self.0.handlers).clear();
-        write(&self.0.any_handlers).clear();
+        self.0.any_handlers.remove(None);
+        self.0.outgoing_handlers.remove(None);
+        self.0.has_outgoing.store(false, Ordering::Release);
+        write(&self.0.middlewares).clear();
+        write(&self.0.error_handlers).clear();
         write(&self.0.disconnecting_handlers).clear();
         write(&self.0.disconnect_handlers).clear();
     }
+}
+
+fn unix_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Formats milliseconds since the Unix epoch as JavaScript's `Date.toString()` in UTC.
+fn js_date_string(millis: u64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = millis / 1000;
+    let days = secs / 86_400;
+    let (hour, minute, second) = (secs % 86_400 / 3600, secs % 3600 / 60, secs % 60);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{} {} {day:02} {year} {hour:02}:{minute:02}:{second:02} GMT+0000 (Coordinated Universal Time)",
+        DAYS[(days % 7) as usize],
+        MONTHS[(month - 1) as usize],
+    )
 }
 
 pub(crate) fn serialize(data: &impl Serialize) -> Result<Value, EmitError> {
@@ -490,4 +775,27 @@ pub(crate) fn check_event_name(event: &str) -> Result<(), EmitError> {
         return Err(EmitError::ReservedEvent(event.to_owned()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::js_date_string;
+
+    #[test]
+    fn formats_dates_as_javascript_does_in_utc() {
+        assert_eq!(
+            js_date_string(0),
+            "Thu Jan 01 1970 00:00:00 GMT+0000 (Coordinated Universal Time)"
+        );
+        // new Date(Date.UTC(2026, 10, 23, 16, 30, 5)).toString() with TZ=UTC
+        assert_eq!(
+            js_date_string(1_795_451_405_000),
+            "Mon Nov 23 2026 16:30:05 GMT+0000 (Coordinated Universal Time)"
+        );
+        // A leap day.
+        assert_eq!(
+            js_date_string(951_782_400_000),
+            "Tue Feb 29 2000 00:00:00 GMT+0000 (Coordinated Universal Time)"
+        );
+    }
 }

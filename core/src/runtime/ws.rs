@@ -163,17 +163,34 @@ where
     }
 }
 
-/// Writes `packets` as one batch: frames are gathered and flushed together.
+/// Writes `packets`: the first frame on its own, then the rest gathered into writes of up to
+/// 16 KiB.
+///
+/// The first frame goes alone, as with engine.io, whose WebSocket transport writes a packet
+/// as soon as it is queued on an idle transport and gathers only what is queued meanwhile.
+/// Clients that read one message per `await` (the official conformance suite's among them)
+/// would otherwise miss a second frame that arrived in the same TCP segment, e.g. the
+/// events a `connection` handler emits right after the CONNECT reply. Under load, batches
+/// grow and still share writes.
 pub(crate) async fn write_all(
     ws: &mut WsStream,
     packets: Vec<Packet>,
 ) -> Result<(), tungstenite::Error> {
-    for packet in packets {
-        if let Some(message) = to_message(packet.to_ws_frame()) {
-            ws.feed(message).await?;
-        }
+    let mut messages = packets
+        .into_iter()
+        .filter_map(|packet| to_message(packet.to_ws_frame()));
+    if let Some(first) = messages.next() {
+        ws.send(first).await?;
     }
-    ws.flush().await
+    let mut rest = false;
+    for message in messages {
+        ws.feed(message).await?;
+        rest = true;
+    }
+    if rest {
+        ws.flush().await?;
+    }
+    Ok(())
 }
 
 /// Sends a close frame, giving the peer one second, then drops the socket.

@@ -266,7 +266,65 @@ function collect(socket, event) {
   return got;
 }
 
+/**
+ * Open `n` sockets on `nsp` (each with its own Manager) over `cfg` and wait until all are ready.
+ * `opts` is merged into every socket's options.
+ */
+async function openClients(pool, url, cfg, n, { nsp = "/", opts = {}, labels } = {}) {
+  const out = [];
+  for (let i = 0; i < n; i++) out.push(pool.open(url, nsp, { ...cfg.opts, ...opts }).socket);
+  await Promise.all(out.map((s, i) => ready(s, cfg, labels ? labels[i] : `client ${i}`)));
+  return out;
+}
+
+let barrierSeq = 0;
+/**
+ * Ordering barrier for "did not receive" checks: send a marker event to each socket's own room
+ * (its socket id) via `via` ("to-room" in "/"), and wait until every socket got it. Packets to
+ * one socket are delivered in order, so anything the server sent to it before is in by now.
+ */
+async function barrier(via, sockets) {
+  const n = ++barrierSeq;
+  const event = `barrier-${n}`;
+  const waits = sockets.map((s) => waitFor(s, event, { label: `socket ${s.id} (barrier ${n})` }));
+  for (const s of sockets) await askAll(via, "to-room", s.id, event, n);
+  await Promise.all(waits);
+}
+
+/**
+ * Poll `fn()` (async) until `done(value)` is true; return the last value. Never waits longer than
+ * `ms`; on timeout returns the last value anyway, so the caller's exact assertion reports it.
+ */
+async function until(fn, done, { ms = WAIT_MS, every = 50 } = {}) {
+  const deadline = Date.now() + ms;
+  let value = await fn();
+  while (!done(value) && Date.now() < deadline) {
+    await sleep(every);
+    value = await fn();
+  }
+  return value;
+}
+
+/**
+ * Close every socket of `pool` and wait until the server recorded a disconnect for each of them
+ * that was connected to "/" or "/custom" (the namespaces with a reason log), read through
+ * `observer` (best connected to "/custom", so it is never part of a "/" broadcast). Keeps
+ * server-side state from leaking into the next test (e.g. a broadcast ack waiting for a closed
+ * client).
+ */
+async function closeAndSettle(pool, observer) {
+  const ids = pool.sockets
+    .filter((s) => s.connected && (s.nsp === "/" || s.nsp === "/custom"))
+    .map((s) => s.id);
+  pool.closeAll();
+  for (const id of ids) await waitForDisconnectReason(observer, id);
+}
+
 module.exports = {
+  openClients,
+  barrier,
+  until,
+  closeAndSettle,
   TRANSPORTS,
   WAIT_MS,
   startServer,

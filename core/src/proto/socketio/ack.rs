@@ -31,6 +31,19 @@ impl AckTracker {
         id
     }
 
+    /// Awaits the answer to an id chosen by the caller, until `deadline` if given; false
+    /// (and nothing changes) when `id` is already awaited.
+    pub fn register_id(&mut self, id: u64, deadline: Option<Instant>) -> bool {
+        if self.pending.contains_key(&id) {
+            return false;
+        }
+        self.pending.insert(id, deadline);
+        if let Some(at) = deadline {
+            self.deadlines.insert((at, id));
+        }
+        true
+    }
+
     /// An answer for `id` arrived: true when it was awaited (and is no longer).
     pub fn resolve(&mut self, id: u64) -> bool {
         match self.pending.remove(&id) {
