@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use polysocket::{
-    BroadcastAckError, BroadcastOperator, ConnectError, Event, Map, PacketError, Server,
-    ServerConfig, Socket, Value,
+    BroadcastAckError, BroadcastOperator, ConnectError, ConnectionStateRecovery, Event, Map,
+    PacketError, Server, ServerConfig, Socket, Value,
 };
 
 type ReasonLog = Arc<Mutex<Vec<Value>>>;
@@ -160,6 +160,10 @@ fn main_namespace(io: &Server, log: &ReasonLog) {
         });
         socket.on("server-disconnect", |socket, _| socket.disconnect(false));
         socket.on("server-close", |socket, _| socket.disconnect(true));
+        socket.on("kill-transport", |socket, _| socket.conn().close());
+        socket.on("get-recovered", |socket, event| {
+            ack_with(event, socket.recovered().into())
+        });
     });
 }
 
@@ -214,7 +218,9 @@ fn ack_from_many(operator: BroadcastOperator, mut event: Event) {
 
 /// The handlers of the "Server parity" part of the contract.
 fn parity_handlers(io: &Server, socket: &Socket) {
-    socket.set_data(object(&[("nsp", socket.ns().into())]));
+    if !socket.recovered() {
+        socket.set_data(object(&[("nsp", socket.ns().into())]));
+    }
     let any_log: Arc<Mutex<Vec<String>>> = Arc::default();
     let log = any_log.clone();
     socket.prepend_any(move |_, event| log.lock().unwrap().push(format!("prepend:{}", event.name)));
@@ -438,6 +444,12 @@ async fn main() -> std::io::Result<()> {
         config.ping_timeout = timeout;
     }
     config.cleanup_empty_child_namespaces = true;
+    if std::env::var("RECOVERY").is_ok_and(|v| v == "1") {
+        config.connection_state_recovery = Some(ConnectionStateRecovery {
+            max_disconnection_duration: Duration::from_secs(3),
+            ..ConnectionStateRecovery::default()
+        });
+    }
     let io = Server::with_config(config);
     let log: ReasonLog = Arc::default();
     main_namespace(&io, &log);

@@ -11,7 +11,13 @@ const pingInterval = Number(process.env.PING_INTERVAL || 25000);
 const pingTimeout = Number(process.env.PING_TIMEOUT || 20000);
 
 const httpServer = http.createServer();
-const io = new Server(httpServer, { pingInterval, pingTimeout, cleanupEmptyChildNamespaces: true });
+const recovery = process.env.RECOVERY === "1";
+const io = new Server(httpServer, {
+  pingInterval,
+  pingTimeout,
+  cleanupEmptyChildNamespaces: true,
+  ...(recovery ? { connectionStateRecovery: { maxDisconnectionDuration: 3000 } } : {}),
+});
 
 /** Disconnect reasons recorded by every namespace, in order. */
 const disconnectReasons = [];
@@ -85,7 +91,7 @@ root.on("connection", (socket) => {
   commonHandlers(socket);
 
   // Server parity (issue 3): set up before "welcome", so "welcome" is the first outgoing event.
-  socket.data = { nsp: socket.nsp.name };
+  if (!socket.recovered) socket.data = { nsp: socket.nsp.name };
   const anyLog = [];
   const outgoingLog = [];
   socket.prependAny((event) => anyLog.push("prepend:" + event));
@@ -133,6 +139,14 @@ root.on("connection", (socket) => {
 
   socket.on("server-disconnect", () => {
     socket.disconnect();
+  });
+
+  socket.on("kill-transport", () => {
+    socket.conn.close();
+  });
+
+  socket.on("get-recovered", (ack) => {
+    if (typeof ack === "function") ack(socket.recovered);
   });
 
   socket.on("server-close", () => {

@@ -5,6 +5,7 @@
 //! the browser and mobile bindings, and the virtual-clock tests all drive.
 
 pub mod engineio;
+pub mod recovery;
 pub mod rooms;
 pub mod socketio;
 pub mod value;

@@ -12,6 +12,7 @@ use super::conn::Frames;
 use super::namespace::{Namespace, read};
 use super::remote::RemoteSocket;
 use super::socket::{EmitError, Socket, check_event_name, serialize};
+use crate::proto::recovery::PacketTargets;
 use crate::proto::rooms::Room;
 use crate::proto::socketio::Packet;
 use crate::proto::value::Value;
@@ -154,6 +155,14 @@ impl BroadcastOperator {
         let targets = self.targets();
         for socket in &targets {
             socket.notify_outgoing(event, &args);
+        }
+        let mut args = args;
+        if !self.opts.flags.volatile {
+            let targets = PacketTargets {
+                rooms: self.opts.rooms.clone(),
+                except: self.opts.except.clone(),
+            };
+            self.namespace.record_offset(targets, event, &mut args);
         }
         let frames = Frames::encode(&Packet::event(self.namespace.name(), event, args, None));
         for socket in targets {

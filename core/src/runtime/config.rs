@@ -65,6 +65,28 @@ pub struct ServerConfig {
     /// `cleanupEmptyChildNamespaces` (default false): a dynamic namespace's child goes away
     /// once its last socket left.
     pub cleanup_empty_child_namespaces: bool,
+    /// `connectionStateRecovery` (default off): sockets that lose their connection get
+    /// their id, rooms, data and missed events back when they reconnect in time.
+    pub connection_state_recovery: Option<ConnectionStateRecovery>,
+}
+
+/// socket.io's `connectionStateRecovery` options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionStateRecovery {
+    /// `maxDisconnectionDuration` (default 2 minutes): how long sessions and the packets
+    /// sent meanwhile are kept.
+    pub max_disconnection_duration: Duration,
+    /// `skipMiddlewares` (default true): a recovered socket skips the connect middlewares.
+    pub skip_middlewares: bool,
+}
+
+impl Default for ConnectionStateRecovery {
+    fn default() -> Self {
+        ConnectionStateRecovery {
+            max_disconnection_duration: Duration::from_secs(120),
+            skip_middlewares: true,
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -82,11 +104,18 @@ impl Default for ServerConfig {
             max_buffered_packets: 8_192,
             max_attachments: crate::proto::socketio::DEFAULT_MAX_ATTACHMENTS,
             cleanup_empty_child_namespaces: false,
+            connection_state_recovery: None,
         }
     }
 }
 
 impl ServerConfig {
+    /// `maxDisconnectionDuration` when connection state recovery is on.
+    pub(crate) fn recovery_duration(&self) -> Option<Duration> {
+        self.connection_state_recovery
+            .map(|r| r.max_disconnection_duration)
+    }
+
     pub(crate) fn session_config(&self) -> SessionConfig {
         SessionConfig {
             ping_interval: self.ping_interval,

@@ -12,13 +12,14 @@ use std::time::Instant;
 use bytes::Bytes;
 use tokio::sync::Notify;
 
-use super::namespace::{ConnectError, Namespace};
+use super::namespace::{ConnectError, Namespace, lock};
 use super::server::ServerInner;
 use super::socket::{DisconnectReason, EmitError, Socket};
 use super::ws::WsStream;
 use crate::proto::engineio::{
     CloseReason, Packet as EnginePacket, SendError, Session, SessionEvent, TextFrame, Transport,
 };
+use crate::proto::recovery::RecoveredSession;
 use crate::proto::socketio::{ConnectionEvent, Packet, ServerConnection};
 use crate::proto::value::{Map, Value};
 
@@ -78,6 +79,14 @@ pub(crate) struct ConnState {
     pub(crate) poll_active: bool,
     pub(crate) post_active: bool,
     torn_down: bool,
+}
+
+/// The session and missed packets a CONNECT with `{pid, offset}` in its auth recovers.
+fn restore_session(namespace: &Namespace, auth: &Value) -> Option<RecoveredSession> {
+    let store = namespace.0.recovery.as_ref()?;
+    let pid = auth.get("pid")?.as_str()?;
+    let offset = auth.get("offset")?.as_str()?;
+    lock(store).restore(pid, offset, Instant::now())
 }
 
 /// What happened to a socket while its connection handlers ran (see `ConnState::held`).
@@ -412,10 +421,22 @@ impl Conn {
     }
 
     fn connect_to(self: &Arc<Self>, namespace: Namespace, auth: Value) {
-        let socket = Socket::new(namespace.clone(), self.clone(), auth);
-        let middlewares = namespace.middlewares();
+        let restored = restore_session(&namespace, &auth);
+        let session = restored.as_ref().map(|r| &r.session);
+        let socket = Socket::new(namespace.clone(), self.clone(), auth, session);
+        let skip_middlewares = restored.is_some()
+            && self
+                .server
+                .config
+                .connection_state_recovery
+                .is_some_and(|r| r.skip_middlewares);
+        let middlewares = if skip_middlewares {
+            Vec::new()
+        } else {
+            namespace.middlewares()
+        };
         if middlewares.is_empty() {
-            self.finish_connect(socket, Ok(()));
+            self.finish_connect(socket, restored, Ok(()));
             return;
         }
         let conn = self.clone();
@@ -427,11 +448,16 @@ impl Conn {
                     break;
                 }
             }
-            conn.finish_connect(socket, result);
+            conn.finish_connect(socket, restored, result);
         });
     }
 
-    fn finish_connect(self: &Arc<Self>, socket: Socket, result: Result<(), ConnectError>) {
+    fn finish_connect(
+        self: &Arc<Self>,
+        socket: Socket,
+        restored: Option<RecoveredSession>,
+        result: Result<(), ConnectError>,
+    ) {
         let nsp = socket.ns().to_owned();
         if let Err(error) = result {
             self.lock().sio.rejected(&nsp);
@@ -452,10 +478,31 @@ impl Conn {
             // connection handlers below have run.
             state.held.insert(nsp.clone(), Vec::new());
         }
+        // As socket.io, a recovered socket gets the events it missed before its CONNECT
+        // reply; the client buffers them until it is connected.
+        let rooms = match restored {
+            Some(recovered) => {
+                for mut data in recovered.missed {
+                    if data.is_empty() {
+                        continue;
+                    }
+                    let name = match data.remove(0) {
+                        Value::String(name) => name,
+                        _ => continue,
+                    };
+                    let _ = self.send_packet(&Packet::event(nsp.clone(), name, data, None));
+                }
+                recovered.session.rooms
+            }
+            None => Vec::new(),
+        };
         let mut reply = Map::new();
         reply.insert("sid".to_owned(), Value::from(socket.id()));
+        if let Some(pid) = socket.pid() {
+            reply.insert("pid".to_owned(), Value::from(pid));
+        }
         let _ = self.send_packet(&Packet::connect(nsp.clone(), Some(Value::Object(reply))));
-        socket.namespace().add_socket(&socket);
+        socket.namespace().add_socket(&socket, &rooms);
         // Dispatch what arrived meanwhile; whatever arrives during that is appended and
         // taken by the next round, so the order is kept until the hold is lifted.
         loop {

@@ -23,7 +23,7 @@ mod ws;
 
 pub use ack::{AckError, AckResponse, AckSender, BroadcastAckError};
 pub use broadcast::{BroadcastFlags, BroadcastOperator, BroadcastOptions};
-pub use config::{Cors, CorsOrigin, ServerConfig};
+pub use config::{ConnectionStateRecovery, Cors, CorsOrigin, ServerConfig};
 pub use event::Event;
 pub use http::SocketIoService;
 pub use namespace::{ConnectError, Namespace};

@@ -4,13 +4,14 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use serde::Serialize;
 
 use super::broadcast::BroadcastOperator;
 use super::remote::RemoteSocket;
 use super::socket::{EmitError, Socket};
+use crate::proto::recovery::{PacketTargets, RecoveryStore};
 use crate::proto::rooms::{Room, RoomIndex, Sid};
 use crate::proto::value::Value;
 
@@ -56,6 +57,8 @@ pub(crate) struct NamespaceInner {
     /// Called when the last socket left (dynamic children with
     /// `cleanupEmptyChildNamespaces`).
     on_empty: RwLock<Option<EmptyHandler>>,
+    /// Sessions and offsets when connection state recovery is on.
+    pub(crate) recovery: Option<Mutex<RecoveryStore>>,
 }
 
 type EmptyHandler = Arc<dyn Fn(&Namespace) + Send + Sync>;
@@ -70,6 +73,20 @@ impl std::fmt::Debug for Namespace {
     }
 }
 
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A random prefix for a store's offsets, so that offsets of another process never match.
+fn offset_prefix() -> String {
+    use rand::Rng as _;
+    let mut rng = rand::rng();
+    (0..6)
+        .map(|_| char::from(rng.sample(rand::distr::Alphanumeric)))
+        .chain(std::iter::once('-'))
+        .collect()
+}
+
 pub(crate) fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(|p| p.into_inner())
 }
@@ -79,7 +96,9 @@ pub(crate) fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 }
 
 impl Namespace {
-    pub(crate) fn new(name: &str) -> Namespace {
+    /// A namespace; `recovery` is `maxDisconnectionDuration` when connection state
+    /// recovery is on.
+    pub(crate) fn new(name: &str, recovery: Option<std::time::Duration>) -> Namespace {
         Namespace(Arc::new(NamespaceInner {
             name: Arc::from(name),
             connection_handlers: RwLock::new(Vec::new()),
@@ -88,12 +107,32 @@ impl Namespace {
             rooms: RwLock::new(RoomIndex::new()),
             ack_ids: AtomicU64::new(0),
             on_empty: RwLock::new(None),
+            recovery: recovery.map(|max| Mutex::new(RecoveryStore::new(max, offset_prefix()))),
         }))
+    }
+
+    /// Gives an event's `args` their recovery offset, when recovery is on: records the
+    /// packet for the sockets `targets` selects and appends the offset to `args`.
+    pub(crate) fn record_offset(&self, targets: PacketTargets, event: &str, args: &mut Vec<Value>) {
+        let Some(store) = &self.0.recovery else {
+            return;
+        };
+        let mut data = Vec::with_capacity(args.len() + 2);
+        data.push(Value::from(event));
+        data.append(args);
+        lock(store).record(targets, &mut data, std::time::Instant::now());
+        data.remove(0);
+        *args = data;
     }
 
     /// A new namespace `name` with this one's connection handlers and middlewares.
     pub(crate) fn copy_as(&self, name: &str) -> Namespace {
-        let copy = Namespace::new(name);
+        let max = self
+            .0
+            .recovery
+            .as_ref()
+            .map(|store| lock(store).max_disconnection());
+        let copy = Namespace::new(name, max);
         *write(&copy.0.connection_handlers) = read(&self.0.connection_handlers).clone();
         *write(&copy.0.middlewares) = read(&self.0.middlewares).clone();
         copy
@@ -149,10 +188,18 @@ impl Namespace {
         read(&self.0.middlewares).clone()
     }
 
-    pub(crate) fn add_socket(&self, socket: &Socket) {
+    /// Adds a connected socket, in its own room and in `rooms` (a recovered socket's), and
+    /// runs the connection handlers.
+    pub(crate) fn add_socket(&self, socket: &Socket, rooms: &[Room]) {
         let sid: Sid = socket.sid().clone();
         write(&self.0.sockets).insert(sid.clone(), socket.clone());
-        write(&self.0.rooms).join(&sid, &sid);
+        {
+            let mut index = write(&self.0.rooms);
+            index.join(&sid, &sid);
+            for room in rooms {
+                index.join(&sid, room);
+            }
+        }
         let handlers = read(&self.0.connection_handlers).clone();
         for handler in handlers {
             handler(socket.clone());

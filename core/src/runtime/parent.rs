@@ -44,10 +44,14 @@ impl std::fmt::Debug for ParentNamespace {
 }
 
 impl ParentNamespace {
-    pub(crate) fn new(matcher: Matcher, label: &str) -> ParentNamespace {
+    pub(crate) fn new(
+        matcher: Matcher,
+        label: &str,
+        recovery: Option<std::time::Duration>,
+    ) -> ParentNamespace {
         ParentNamespace(Arc::new(ParentInner {
             matcher,
-            template: Namespace::new(label),
+            template: Namespace::new(label, recovery),
             children: RwLock::new(Vec::new()),
         }))
     }

@@ -46,8 +46,9 @@ pub(crate) struct ServerInner {
 /// Handles raw Engine.IO messages when the server runs without the Socket.IO layer.
 pub type EngineHandler = Arc<dyn Fn(&EngineSocket, Packet) + Send + Sync>;
 
-/// One raw Engine.IO session, for servers that bypass Socket.IO
-/// ([`Server::on_engine_message`]).
+/// One Engine.IO connection: the raw session of a server that bypasses Socket.IO
+/// ([`Server::on_engine_message`]), or the connection under a Socket.IO socket
+/// ([`Socket::conn`], socket.io's `socket.conn`).
 #[derive(Clone)]
 pub struct EngineSocket(pub(crate) Arc<Conn>);
 
@@ -66,6 +67,17 @@ impl EngineSocket {
     /// Sends a message ([`Packet::Text`] or [`Packet::Binary`]) to the client.
     pub fn send(&self, packet: Packet) -> Result<(), EmitError> {
         self.0.send_engine_packets(vec![packet])
+    }
+
+    /// The transport in use.
+    pub fn transport(&self) -> Transport {
+        self.0.lock().engine.transport()
+    }
+
+    /// Closes the connection (engine.io's `socket.close()`): every Socket.IO socket on it
+    /// disconnects with `forced close`, which connection state recovery can recover.
+    pub fn close(&self) {
+        self.0.close(CloseReason::ForcedClose);
     }
 }
 
@@ -206,7 +218,10 @@ impl Server {
         let path = config.normalized_path();
         let inner = Arc::new({
             let mut namespaces = HashMap::new();
-            namespaces.insert("/".to_owned(), Namespace::new("/"));
+            namespaces.insert(
+                "/".to_owned(),
+                Namespace::new("/", config.recovery_duration()),
+            );
             ServerInner {
                 config,
                 path,
@@ -238,7 +253,7 @@ impl Server {
         }
         write(&self.inner.namespaces)
             .entry(name.clone())
-            .or_insert_with(|| Namespace::new(&name))
+            .or_insert_with(|| Namespace::new(&name, self.inner.config.recovery_duration()))
             .clone()
     }
 
@@ -247,7 +262,11 @@ impl Server {
     /// covers the usual JavaScript patterns (classes, groups, anchors, repetition).
     pub fn of_regex(&self, pattern: &str) -> Result<ParentNamespace, regex_lite::Error> {
         let regex = regex_lite::Regex::new(pattern)?;
-        Ok(self.add_parent(ParentNamespace::new(Matcher::Regex(regex), pattern)))
+        Ok(self.add_parent(ParentNamespace::new(
+            Matcher::Regex(regex),
+            pattern,
+            self.inner.config.recovery_duration(),
+        )))
     }
 
     /// A parent of dynamic namespaces whose names `predicate` accepts, given the name and
@@ -274,6 +293,7 @@ impl Server {
         self.add_parent(ParentNamespace::new(
             Matcher::Predicate(predicate),
             "<dynamic>",
+            self.inner.config.recovery_duration(),
         ))
     }
 

@@ -13,10 +13,11 @@ use super::ack::{AckError, AckSender, PendingAcks};
 use super::broadcast::BroadcastOperator;
 use super::conn::{Conn, Frames, RequestInfo};
 use super::event::Event;
-use super::namespace::{Namespace, read, write};
+use super::namespace::{Namespace, lock, read, write};
 use super::operator::SocketOperator;
 use super::packet_middleware::{ChainOutcome, PacketError, PacketMiddleware, run_chain};
 use crate::proto::engineio::CloseReason;
+use crate::proto::recovery::{PacketTargets, PersistedSession};
 use crate::proto::rooms::{Room, Sid};
 use crate::proto::socketio::Packet;
 use crate::proto::value::{Value, to_value};
@@ -55,6 +56,21 @@ impl DisconnectReason {
             DisconnectReason::ServerNamespaceDisconnect => "server namespace disconnect",
             DisconnectReason::ClientNamespaceDisconnect => "client namespace disconnect",
         }
+    }
+}
+
+impl DisconnectReason {
+    /// Whether connection state recovery keeps the session of a socket that disconnected
+    /// for this reason (socket.io's `RECOVERABLE_DISCONNECT_REASONS`).
+    pub fn is_recoverable(self) -> bool {
+        matches!(
+            self,
+            DisconnectReason::TransportError
+                | DisconnectReason::TransportClose
+                | DisconnectReason::ForcedClose
+                | DisconnectReason::PingTimeout
+                | DisconnectReason::ServerShuttingDown
+        )
     }
 }
 
@@ -233,6 +249,9 @@ impl<H: Clone> Listeners<H> {
 
 pub(crate) struct SocketInner {
     id: Sid,
+    /// The private id a client presents to recover this socket (with recovery on).
+    pid: Option<Arc<str>>,
+    recovered: bool,
     namespace: Namespace,
     pub(crate) conn: Arc<Conn>,
     handshake: Handshake,
@@ -264,14 +283,36 @@ impl std::fmt::Debug for Socket {
 }
 
 impl Socket {
-    pub(crate) fn new(namespace: Namespace, conn: Arc<Conn>, auth: Value) -> Socket {
+    /// A new socket; `restored` is the session it recovers (connection state recovery).
+    pub(crate) fn new(
+        namespace: Namespace,
+        conn: Arc<Conn>,
+        auth: Value,
+        restored: Option<&PersistedSession>,
+    ) -> Socket {
         let handshake = Handshake {
             auth,
             request: conn.request.clone(),
             issued: unix_millis(),
         };
+        let (id, pid) = match restored {
+            Some(session) => (
+                Arc::from(session.sid.as_str()),
+                Some(Arc::from(session.pid.as_str())),
+            ),
+            None => (
+                Arc::from(super::ids::generate()),
+                namespace
+                    .0
+                    .recovery
+                    .is_some()
+                    .then(|| Arc::from(super::ids::generate())),
+            ),
+        };
         Socket(Arc::new(SocketInner {
-            id: Arc::from(super::ids::generate()),
+            id,
+            pid,
+            recovered: restored.is_some(),
             namespace,
             conn,
             handshake,
@@ -285,8 +326,19 @@ impl Socket {
             disconnect_handlers: RwLock::new(Vec::new()),
             connected: AtomicBool::new(true),
             acks: Mutex::new(PendingAcks::default()),
-            data: Mutex::new(Value::Null),
+            data: Mutex::new(restored.map_or(Value::Null, |s| s.data.clone())),
         }))
+    }
+
+    /// Whether this socket recovered the state of an earlier connection (connection state
+    /// recovery): its id, rooms and data are the old ones, and the events it missed were
+    /// sent before its CONNECT reply (socket.io's `socket.recovered`).
+    pub fn recovered(&self) -> bool {
+        self.0.recovered
+    }
+
+    pub(crate) fn pid(&self) -> Option<&str> {
+        self.0.pid.as_deref()
     }
 
     /// The socket id (sent to the client in the CONNECT answer).
@@ -311,6 +363,11 @@ impl Socket {
     /// The handshake (auth, headers, query, address, ...).
     pub fn handshake(&self) -> &Handshake {
         &self.0.handshake
+    }
+
+    /// The underlying Engine.IO connection (socket.io's `socket.conn`).
+    pub fn conn(&self) -> super::server::EngineSocket {
+        super::server::EngineSocket(self.0.conn.clone())
     }
 
     /// The transport the underlying connection currently uses.
@@ -546,6 +603,14 @@ impl Socket {
             return Err(EmitError::Closed);
         }
         self.notify_outgoing(event, &args);
+        let mut args = args;
+        if !volatile {
+            let targets = PacketTargets {
+                rooms: vec![self.0.id.clone()],
+                except: Vec::new(),
+            };
+            self.0.namespace.record_offset(targets, event, &mut args);
+        }
         let frames = Frames::encode(&Packet::event(self.ns(), event, args, None));
         self.send_frames(&frames, volatile)
     }
@@ -710,6 +775,17 @@ impl Socket {
         let disconnecting = read(&self.0.disconnecting_handlers).clone();
         for handler in disconnecting {
             handler(self, reason);
+        }
+        if let (Some(store), Some(pid)) = (&self.0.namespace.0.recovery, &self.0.pid)
+            && reason.is_recoverable()
+        {
+            let session = PersistedSession {
+                sid: self.0.id.to_string(),
+                pid: pid.to_string(),
+                rooms: read(&self.0.namespace.0.rooms).rooms_of(&self.0.id),
+                data: self.data(),
+            };
+            lock(store).persist(session, std::time::Instant::now());
         }
         self.0.namespace.remove_socket(&self.0.id);
         self.0.conn.forget_socket(self.ns());
