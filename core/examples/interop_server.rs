@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use polysocket::{
     BroadcastAckError, BroadcastOperator, ConnectError, ConnectionStateRecovery, Event, Map,
-    PacketError, Server, ServerConfig, Socket, Value,
+    PacketError, Parser, Server, ServerConfig, Socket, Value,
 };
 
 type ReasonLog = Arc<Mutex<Vec<Value>>>;
@@ -444,6 +444,9 @@ async fn main() -> std::io::Result<()> {
         config.ping_timeout = timeout;
     }
     config.cleanup_empty_child_namespaces = true;
+    if std::env::var("PARSER").is_ok_and(|v| v == "msgpack") {
+        config.parser = Parser::Msgpack;
+    }
     if std::env::var("RECOVERY").is_ok_and(|v| v == "1") {
         config.connection_state_recovery = Some(ConnectionStateRecovery {
             max_disconnection_duration: Duration::from_secs(3),

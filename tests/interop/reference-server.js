@@ -17,6 +17,7 @@ const io = new Server(httpServer, {
   pingTimeout,
   cleanupEmptyChildNamespaces: true,
   ...(recovery ? { connectionStateRecovery: { maxDisconnectionDuration: 3000 } } : {}),
+  ...(process.env.PARSER === "msgpack" ? { parser: require("socket.io-msgpack-parser") } : {}),
 });
 
 /** Disconnect reasons recorded by every namespace, in order. */

@@ -14,8 +14,10 @@ use std::fmt;
 use bytes::Bytes;
 
 mod de;
+mod msgpack;
 mod ser;
 
+pub use msgpack::{MsgpackError, read_msgpack, write_msgpack};
 pub use ser::to_value;
 
 /// An ordered string-keyed map, the payload of [`Value::Object`].

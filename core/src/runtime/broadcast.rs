@@ -164,7 +164,10 @@ impl BroadcastOperator {
             };
             self.namespace.record_offset(targets, event, &mut args);
         }
-        let frames = Frames::encode(&Packet::event(self.namespace.name(), event, args, None));
+        let frames = Frames::encode(
+            &Packet::event(self.namespace.name(), event, args, None),
+            self.namespace.0.parser,
+        );
         for socket in targets {
             let _ = socket.send_frames(&frames, self.opts.flags.volatile);
         }
@@ -188,8 +191,10 @@ impl BroadcastOperator {
                 socket.notify_outgoing(event, &args);
             }
             let id = self.namespace.next_ack_id();
-            let frames =
-                Frames::encode(&Packet::event(self.namespace.name(), event, args, Some(id)));
+            let frames = Frames::encode(
+                &Packet::event(self.namespace.name(), event, args, Some(id)),
+                self.namespace.0.parser,
+            );
             let mut waiting = Vec::with_capacity(targets.len());
             for socket in targets {
                 if let Some(answer) = socket.expect_ack(id)

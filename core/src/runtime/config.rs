@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::proto::engineio::{SessionConfig, Transport};
+use crate::proto::socketio::Parser;
 
 /// Which origins may reach the server from a browser (socket.io's `cors.origin`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +66,9 @@ pub struct ServerConfig {
     /// `cleanupEmptyChildNamespaces` (default false): a dynamic namespace's child goes away
     /// once its last socket left.
     pub cleanup_empty_child_namespaces: bool,
+    /// `parser` (default socket.io's own): [`Parser::Msgpack`] for clients configured with
+    /// npm `socket.io-msgpack-parser`.
+    pub parser: Parser,
     /// `connectionStateRecovery` (default off): sockets that lose their connection get
     /// their id, rooms, data and missed events back when they reconnect in time.
     pub connection_state_recovery: Option<ConnectionStateRecovery>,
@@ -105,6 +109,7 @@ impl Default for ServerConfig {
             max_attachments: crate::proto::socketio::DEFAULT_MAX_ATTACHMENTS,
             cleanup_empty_child_namespaces: false,
             connection_state_recovery: None,
+            parser: Parser::Default,
         }
     }
 }

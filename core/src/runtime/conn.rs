@@ -20,7 +20,7 @@ use crate::proto::engineio::{
     CloseReason, Packet as EnginePacket, SendError, Session, SessionEvent, TextFrame, Transport,
 };
 use crate::proto::recovery::RecoveredSession;
-use crate::proto::socketio::{ConnectionEvent, Packet, ServerConnection};
+use crate::proto::socketio::{ConnectionEvent, Packet, Parser, ServerConnection, msgpack};
 use crate::proto::value::{Map, Value};
 
 /// What the HTTP request that opened the session looked like (socket.io's `handshake`).
@@ -33,25 +33,39 @@ pub(crate) struct RequestInfo {
     pub(crate) secure: bool,
 }
 
-/// An encoded Socket.IO packet, ready for any number of sessions.
+/// An encoded Socket.IO packet, ready for any number of sessions: its first Engine.IO
+/// message (text with the default parser, binary with msgpack) and the binary attachments
+/// that follow it (default parser only).
 #[derive(Debug, Clone)]
 pub(crate) struct Frames {
-    pub(crate) text: TextFrame,
-    pub(crate) attachments: Vec<Bytes>,
+    first: EnginePacket,
+    attachments: Vec<Bytes>,
 }
 
 impl Frames {
-    pub(crate) fn encode(packet: &Packet) -> Frames {
-        let mut text = String::with_capacity(64);
-        text.push('4');
-        let mut attachments = Vec::new();
-        packet.encode_into(&mut text, &mut attachments);
-        let text = TextFrame::from_prefixed_string(text).expect("starts with the message digit");
-        Frames { text, attachments }
+    pub(crate) fn encode(packet: &Packet, parser: Parser) -> Frames {
+        match parser {
+            Parser::Default => {
+                let mut text = String::with_capacity(64);
+                text.push('4');
+                let mut attachments = Vec::new();
+                packet.encode_into(&mut text, &mut attachments);
+                let text =
+                    TextFrame::from_prefixed_string(text).expect("starts with the message digit");
+                Frames {
+                    first: EnginePacket::Text(text),
+                    attachments,
+                }
+            }
+            Parser::Msgpack => Frames {
+                first: EnginePacket::Binary(msgpack::encode(packet)),
+                attachments: Vec::new(),
+            },
+        }
     }
 
     fn packets(&self) -> impl ExactSizeIterator<Item = EnginePacket> + '_ {
-        std::iter::once(EnginePacket::Text(self.text.clone()))
+        std::iter::once(self.first.clone())
             .chain(self.attachments.iter().cloned().map(EnginePacket::Binary))
             .collect::<Vec<_>>()
             .into_iter()
@@ -139,7 +153,12 @@ impl Conn {
             config.session_config(),
             now,
         );
-        let sio = ServerConnection::new(config.connect_timeout, config.max_attachments, now);
+        let sio = ServerConnection::with_parser(
+            config.parser,
+            config.connect_timeout,
+            config.max_attachments,
+            now,
+        );
         Arc::new(Conn {
             sid,
             request: Arc::new(request),
@@ -204,9 +223,7 @@ impl Conn {
     /// Queues encoded frames for the client.
     pub(crate) fn send_frames(&self, frames: &Frames) -> Result<(), EmitError> {
         let queued = if frames.attachments.is_empty() {
-            self.lock()
-                .engine
-                .send(EnginePacket::Text(frames.text.clone()))
+            self.lock().engine.send(frames.first.clone())
         } else {
             self.lock().engine.send_all(frames.packets())
         };
@@ -250,7 +267,7 @@ impl Conn {
     }
 
     pub(crate) fn send_packet(&self, packet: &Packet) -> Result<(), EmitError> {
-        self.send_frames(&Frames::encode(packet))
+        self.send_frames(&Frames::encode(packet, self.server.config.parser))
     }
 
     /// Closes the whole connection from the server side.

@@ -35,3 +35,4 @@ pub use server::{EngineHandler, EngineSocket, Fallback, Server};
 pub use socket::{DisconnectReason, EmitError, Handshake, ListenerId, Socket};
 
 pub use crate::proto::engineio::Transport;
+pub use crate::proto::socketio::Parser;

@@ -9,10 +9,12 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use serde::Serialize;
 
 use super::broadcast::BroadcastOperator;
+use super::config::ServerConfig;
 use super::remote::RemoteSocket;
 use super::socket::{EmitError, Socket};
 use crate::proto::recovery::{PacketTargets, RecoveryStore};
 use crate::proto::rooms::{Room, RoomIndex, Sid};
+use crate::proto::socketio::Parser;
 use crate::proto::value::Value;
 
 /// A middleware's refusal: the client gets `connect_error` with this message and data.
@@ -59,6 +61,8 @@ pub(crate) struct NamespaceInner {
     on_empty: RwLock<Option<EmptyHandler>>,
     /// Sessions and offsets when connection state recovery is on.
     pub(crate) recovery: Option<Mutex<RecoveryStore>>,
+    /// How packets are encoded for this namespace's clients.
+    pub(crate) parser: Parser,
 }
 
 type EmptyHandler = Arc<dyn Fn(&Namespace) + Send + Sync>;
@@ -96,9 +100,16 @@ pub(crate) fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 }
 
 impl Namespace {
-    /// A namespace; `recovery` is `maxDisconnectionDuration` when connection state
-    /// recovery is on.
-    pub(crate) fn new(name: &str, recovery: Option<std::time::Duration>) -> Namespace {
+    /// A namespace with the server's parser and connection state recovery settings.
+    pub(crate) fn new(name: &str, config: &ServerConfig) -> Namespace {
+        Namespace::with_settings(name, config.recovery_duration(), config.parser)
+    }
+
+    fn with_settings(
+        name: &str,
+        recovery: Option<std::time::Duration>,
+        parser: Parser,
+    ) -> Namespace {
         Namespace(Arc::new(NamespaceInner {
             name: Arc::from(name),
             connection_handlers: RwLock::new(Vec::new()),
@@ -108,6 +119,7 @@ impl Namespace {
             ack_ids: AtomicU64::new(0),
             on_empty: RwLock::new(None),
             recovery: recovery.map(|max| Mutex::new(RecoveryStore::new(max, offset_prefix()))),
+            parser,
         }))
     }
 
@@ -132,7 +144,7 @@ impl Namespace {
             .recovery
             .as_ref()
             .map(|store| lock(store).max_disconnection());
-        let copy = Namespace::new(name, max);
+        let copy = Namespace::with_settings(name, max, self.0.parser);
         *write(&copy.0.connection_handlers) = read(&self.0.connection_handlers).clone();
         *write(&copy.0.middlewares) = read(&self.0.middlewares).clone();
         copy

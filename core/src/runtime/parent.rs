@@ -47,11 +47,11 @@ impl ParentNamespace {
     pub(crate) fn new(
         matcher: Matcher,
         label: &str,
-        recovery: Option<std::time::Duration>,
+        config: &super::config::ServerConfig,
     ) -> ParentNamespace {
         ParentNamespace(Arc::new(ParentInner {
             matcher,
-            template: Namespace::new(label, recovery),
+            template: Namespace::new(label, config),
             children: RwLock::new(Vec::new()),
         }))
     }

@@ -218,10 +218,7 @@ impl Server {
         let path = config.normalized_path();
         let inner = Arc::new({
             let mut namespaces = HashMap::new();
-            namespaces.insert(
-                "/".to_owned(),
-                Namespace::new("/", config.recovery_duration()),
-            );
+            namespaces.insert("/".to_owned(), Namespace::new("/", &config));
             ServerInner {
                 config,
                 path,
@@ -253,7 +250,7 @@ impl Server {
         }
         write(&self.inner.namespaces)
             .entry(name.clone())
-            .or_insert_with(|| Namespace::new(&name, self.inner.config.recovery_duration()))
+            .or_insert_with(|| Namespace::new(&name, &self.inner.config))
             .clone()
     }
 
@@ -265,7 +262,7 @@ impl Server {
         Ok(self.add_parent(ParentNamespace::new(
             Matcher::Regex(regex),
             pattern,
-            self.inner.config.recovery_duration(),
+            &self.inner.config,
         )))
     }
 
@@ -293,7 +290,7 @@ impl Server {
         self.add_parent(ParentNamespace::new(
             Matcher::Predicate(predicate),
             "<dynamic>",
-            self.inner.config.recovery_duration(),
+            &self.inner.config,
         ))
     }
 

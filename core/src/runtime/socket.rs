@@ -611,7 +611,10 @@ impl Socket {
             };
             self.0.namespace.record_offset(targets, event, &mut args);
         }
-        let frames = Frames::encode(&Packet::event(self.ns(), event, args, None));
+        let frames = Frames::encode(
+            &Packet::event(self.ns(), event, args, None),
+            self.0.namespace.0.parser,
+        );
         self.send_frames(&frames, volatile)
     }
 
@@ -652,7 +655,10 @@ impl Socket {
             let Some(answer) = self.expect_ack(id) else {
                 return Err(EmitError::Closed);
             };
-            let frames = Frames::encode(&Packet::event(self.ns(), event, args, Some(id)));
+            let frames = Frames::encode(
+                &Packet::event(self.ns(), event, args, Some(id)),
+                self.0.namespace.0.parser,
+            );
             match self.send_frames(&frames, volatile) {
                 Ok(()) => Ok((id, answer)),
                 Err(error) => {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::packet::{Packet, PacketData};
-use super::parser::{DecodeError, Decoder};
+use super::parser::{DecodeError, Decoder, Parser};
 use crate::proto::value::Value;
 
 /// What the client asked for, after validation.
@@ -75,8 +75,18 @@ pub struct ServerConnection {
 impl ServerConnection {
     /// A new connection that must join a namespace within `connect_timeout`.
     pub fn new(connect_timeout: Duration, max_attachments: usize, now: Instant) -> Self {
+        ServerConnection::with_parser(Parser::Default, connect_timeout, max_attachments, now)
+    }
+
+    /// Like [`ServerConnection::new`], for clients that use `parser`.
+    pub fn with_parser(
+        parser: Parser,
+        connect_timeout: Duration,
+        max_attachments: usize,
+        now: Instant,
+    ) -> Self {
         ServerConnection {
-            decoder: Decoder::new(max_attachments),
+            decoder: Decoder::with_parser(parser, max_attachments),
             joined: HashSet::new(),
             joining: HashSet::new(),
             connect_deadline: Some(now + connect_timeout),

@@ -2,10 +2,11 @@
 
 mod ack;
 mod connection;
+pub mod msgpack;
 mod packet;
 mod parser;
 
 pub use ack::AckTracker;
 pub use connection::{ConnectionEvent, ProtocolError, ServerConnection};
 pub use packet::{Encoded, Packet, PacketData, PacketType};
-pub use parser::{DEFAULT_MAX_ATTACHMENTS, DecodeError, Decoder, RESERVED_EVENTS};
+pub use parser::{DEFAULT_MAX_ATTACHMENTS, DecodeError, Decoder, Parser, RESERVED_EVENTS};

@@ -47,12 +47,23 @@ pub enum DecodeError {
     InvalidId,
 }
 
+/// Which Socket.IO parser a server and its clients use (socket.io's `parser` option).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Parser {
+    /// socket.io's default parser: JSON text plus binary attachments.
+    #[default]
+    Default,
+    /// npm `socket.io-msgpack-parser`: one MessagePack binary message per packet.
+    Msgpack,
+}
+
 /// Decodes a stream of Engine.IO messages into Socket.IO packets.
 ///
 /// Text messages start packets; a packet announcing N attachments completes after the next N
 /// binary messages.
 #[derive(Debug)]
 pub struct Decoder {
+    parser: Parser,
     max_attachments: usize,
     pending: Option<PendingBinary>,
 }
@@ -81,7 +92,13 @@ impl Default for Decoder {
 impl Decoder {
     /// A decoder that accepts at most `max_attachments` attachments per packet.
     pub fn new(max_attachments: usize) -> Decoder {
+        Decoder::with_parser(Parser::Default, max_attachments)
+    }
+
+    /// A decoder for `parser`.
+    pub fn with_parser(parser: Parser, max_attachments: usize) -> Decoder {
         Decoder {
+            parser,
             max_attachments,
             pending: None,
         }
@@ -94,6 +111,9 @@ impl Decoder {
 
     /// Decodes a text message; `Ok(None)` when the packet waits for attachments.
     pub fn decode_text(&mut self, text: &str) -> Result<Option<Packet>, DecodeError> {
+        if self.parser == Parser::Msgpack {
+            return Err(DecodeError::InvalidPayload);
+        }
         if self.pending.is_some() {
             return Err(DecodeError::UnexpectedText);
         }
@@ -114,6 +134,9 @@ impl Decoder {
 
     /// Decodes a binary message (an attachment); `Ok(Some)` once the packet is complete.
     pub fn decode_binary(&mut self, data: Bytes) -> Result<Option<Packet>, DecodeError> {
+        if self.parser == Parser::Msgpack {
+            return super::msgpack::decode(&data).map(Some);
+        }
         let pending = self.pending.as_mut().ok_or(DecodeError::UnexpectedBinary)?;
         pending.received.push(data);
         if pending.received.len() < pending.expected {
