@@ -1,12 +1,15 @@
 //! Server options, with socket.io's names and defaults.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::proto::engineio::{SessionConfig, Transport};
 use crate::proto::socketio::Parser;
 
 /// Which origins may reach the server from a browser (socket.io's `cors.origin`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum CorsOrigin {
     /// `*`: any origin.
     Any,
@@ -14,10 +17,29 @@ pub enum CorsOrigin {
     Reflect,
     /// Only these origins.
     List(Vec<String>),
+    /// The origins this function accepts (socket.io's `origin: (origin, callback) => ..`).
+    Predicate(OriginPredicate),
+}
+
+/// A function that tells whether an origin is allowed.
+#[derive(Clone)]
+pub struct OriginPredicate(pub Arc<dyn Fn(&str) -> bool + Send + Sync>);
+
+impl OriginPredicate {
+    /// Wraps `predicate`.
+    pub fn new(predicate: impl Fn(&str) -> bool + Send + Sync + 'static) -> OriginPredicate {
+        OriginPredicate(Arc::new(predicate))
+    }
+}
+
+impl std::fmt::Debug for OriginPredicate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OriginPredicate(..)")
+    }
 }
 
 /// CORS settings (socket.io's `cors` option). Without it, no CORS header is sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Cors {
     /// Allowed origins.
     pub origin: CorsOrigin,
@@ -66,12 +88,142 @@ pub struct ServerConfig {
     /// `cleanupEmptyChildNamespaces` (default false): a dynamic namespace's child goes away
     /// once its last socket left.
     pub cleanup_empty_child_namespaces: bool,
+    /// `allowRequest` (default none): decides, from the request, whether a new connection
+    /// may open; a refusal answers 403 with `{"code":4,"message":..}`.
+    pub allow_request: Option<AllowRequest>,
+    /// `cookie` (default none): a cookie holding the session id, set on the handshake.
+    pub cookie: Option<CookieConfig>,
+    /// `httpCompression` (default on, threshold 1024 bytes): long-polling responses at least
+    /// this large are compressed (gzip or deflate) for clients that accept it.
+    pub http_compression: Option<HttpCompression>,
     /// `parser` (default socket.io's own): [`Parser::Msgpack`] for clients configured with
     /// npm `socket.io-msgpack-parser`.
     pub parser: Parser,
     /// `connectionStateRecovery` (default off): sockets that lose their connection get
     /// their id, rooms, data and missed events back when they reconnect in time.
     pub connection_state_recovery: Option<ConnectionStateRecovery>,
+}
+
+/// A new connection's request, as `allowRequest` sees it.
+pub type RequestHead = http::request::Parts;
+
+type AllowFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+
+/// engine.io's `allowRequest`: called with every handshake request (a request that opens
+/// a session); an `Err(message)` refuses it with HTTP 403 and `{"code":4,"message":..}`.
+#[derive(Clone)]
+pub struct AllowRequest(pub(crate) Arc<dyn Fn(&RequestHead) -> AllowFuture + Send + Sync>);
+
+impl AllowRequest {
+    /// A synchronous check.
+    pub fn new(check: impl Fn(&RequestHead) -> Result<(), String> + Send + Sync + 'static) -> Self {
+        AllowRequest(Arc::new(move |head| {
+            let result = check(head);
+            Box::pin(async move { result })
+        }))
+    }
+
+    /// An asynchronous check; read what it needs from the request before the future starts.
+    pub fn new_async<F, Fut>(check: F) -> Self
+    where
+        F: Fn(&RequestHead) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        AllowRequest(Arc::new(move |head| Box::pin(check(head))))
+    }
+}
+
+impl std::fmt::Debug for AllowRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AllowRequest(..)")
+    }
+}
+
+/// The `SameSite` attribute of the session cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SameSite {
+    /// `SameSite=Strict`.
+    Strict,
+    /// `SameSite=Lax`.
+    Lax,
+    /// `SameSite=None`.
+    None,
+}
+
+/// engine.io's `cookie` option. [`CookieConfig::default`] is what `cookie: true` means:
+/// `io`, path `/`, `HttpOnly`, `SameSite=Lax`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CookieConfig {
+    /// The cookie name (default `io`).
+    pub name: String,
+    /// `Path` (default `/`); `None` leaves it out.
+    pub path: Option<String>,
+    /// `Domain`.
+    pub domain: Option<String>,
+    /// `Max-Age` in seconds.
+    pub max_age: Option<u64>,
+    /// `HttpOnly` (default true).
+    pub http_only: bool,
+    /// `Secure`.
+    pub secure: bool,
+    /// `SameSite` (default `Lax`).
+    pub same_site: Option<SameSite>,
+}
+
+impl Default for CookieConfig {
+    fn default() -> Self {
+        CookieConfig {
+            name: "io".to_owned(),
+            path: Some("/".to_owned()),
+            domain: None,
+            max_age: None,
+            http_only: true,
+            secure: false,
+            same_site: Some(SameSite::Lax),
+        }
+    }
+}
+
+impl CookieConfig {
+    /// The `Set-Cookie` value for session `sid`, as npm `cookie`'s `serialize` writes it.
+    pub(crate) fn header_value(&self, sid: &str) -> String {
+        let mut out = format!("{}={sid}", self.name);
+        if let Some(max_age) = self.max_age {
+            out.push_str(&format!("; Max-Age={max_age}"));
+        }
+        if let Some(domain) = &self.domain {
+            out.push_str(&format!("; Domain={domain}"));
+        }
+        if let Some(path) = &self.path {
+            out.push_str(&format!("; Path={path}"));
+        }
+        if self.http_only {
+            out.push_str("; HttpOnly");
+        }
+        if self.secure {
+            out.push_str("; Secure");
+        }
+        match self.same_site {
+            Some(SameSite::Strict) => out.push_str("; SameSite=Strict"),
+            Some(SameSite::Lax) => out.push_str("; SameSite=Lax"),
+            Some(SameSite::None) => out.push_str("; SameSite=None"),
+            None => {}
+        }
+        out
+    }
+}
+
+/// engine.io's `httpCompression` option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpCompression {
+    /// Smallest response body that is compressed, in bytes (default 1024).
+    pub threshold: usize,
+}
+
+impl Default for HttpCompression {
+    fn default() -> Self {
+        HttpCompression { threshold: 1024 }
+    }
 }
 
 /// socket.io's `connectionStateRecovery` options.
@@ -110,6 +262,9 @@ impl Default for ServerConfig {
             cleanup_empty_child_namespaces: false,
             connection_state_recovery: None,
             parser: Parser::Default,
+            allow_request: None,
+            cookie: None,
+            http_compression: Some(HttpCompression::default()),
         }
     }
 }

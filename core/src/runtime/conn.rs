@@ -140,11 +140,11 @@ impl std::fmt::Debug for Conn {
 impl Conn {
     pub(crate) fn new(
         server: Arc<ServerInner>,
+        sid: Arc<str>,
         transport: Transport,
         request: RequestInfo,
         now: Instant,
     ) -> Arc<Conn> {
-        let sid: Arc<str> = Arc::from(super::ids::generate());
         let config = &server.config;
         let engine = Session::new(
             sid.to_string(),

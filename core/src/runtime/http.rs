@@ -124,21 +124,35 @@ where
         }
         other => other,
     };
+    if let (Ok(RequestKind::Handshake(_)), Some(allow)) = (&kind, &server.config.allow_request) {
+        let (head, body) = req.into_parts();
+        if let Err(message) = (allow.0)(&head).await {
+            return forbidden(&message);
+        }
+        req = Request::from_parts(head, body);
+    }
     match kind {
         Err(error) => error_response(error),
         Ok(RequestKind::Handshake(Transport::Polling)) => {
             let info = request_info(&req, address);
-            let conn = server.open_session(Transport::Polling, info, None);
+            let sid: Arc<str> = Arc::from(super::ids::generate());
+            let conn = server.open_session(sid.clone(), Transport::Polling, info, None);
             let packets = conn.lock().engine.drain_transmits();
-            polling_body(payload::encode(&packets))
+            let mut response = polling_body(payload::encode(&packets));
+            set_cookie(server, &sid, &mut response);
+            response
         }
         Ok(RequestKind::Handshake(Transport::WebSocket)) => {
             let info = request_info(&req, address);
-            let server = server.clone();
+            let sid: Arc<str> = Arc::from(super::ids::generate());
+            let server2 = server.clone();
             let max = server.config.max_http_buffer_size;
-            accept_websocket(&mut req, max, move |ws| async move {
-                server.open_session(Transport::WebSocket, info, Some(ws));
-            })
+            let opened = sid.clone();
+            let mut response = accept_websocket(&mut req, max, move |ws| async move {
+                server2.open_session(opened, Transport::WebSocket, info, Some(ws));
+            });
+            set_cookie(server, &sid, &mut response);
+            response
         }
         Ok(RequestKind::Upgrade(sid)) => {
             let Some(conn) = server.session(&sid) else {
@@ -160,7 +174,10 @@ where
             })
         }
         Ok(RequestKind::Poll(sid)) => match server.session(&sid) {
-            Some(conn) => long_poll(conn).await,
+            Some(conn) => {
+                let encoding = accepted_encoding(&req);
+                compress(server, encoding, long_poll(conn).await)
+            }
             None => error_response(RequestError::UnknownSid),
         },
         Ok(RequestKind::Post(sid)) => match server.session(&sid) {
@@ -362,6 +379,98 @@ where
     }
 }
 
+/// engine.io's answer to a handshake that `allowRequest` refused.
+fn forbidden(message: &str) -> Response<Full<Bytes>> {
+    let body = serde_json::json!({ "code": RequestError::Forbidden.code(), "message": message });
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() = StatusCode::FORBIDDEN;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// Adds the session cookie (engine.io's `cookie` option) to a handshake response.
+fn set_cookie(server: &ServerInner, sid: &str, response: &mut Response<Full<Bytes>>) {
+    if let Some(cookie) = &server.config.cookie
+        && let Ok(value) = HeaderValue::from_str(&cookie.header_value(sid))
+    {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+/// A compression the client accepts, in engine.io's order of preference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Gzip,
+    Deflate,
+}
+
+fn accepted_encoding<B>(req: &Request<B>) -> Option<Encoding> {
+    let accepted = req.headers().get(header::ACCEPT_ENCODING)?.to_str().ok()?;
+    let accepts = |name: &str| {
+        accepted.split(',').any(|item| {
+            let mut parts = item.trim().split(';');
+            let coding = parts.next().unwrap_or_default().trim();
+            let refused = parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+            coding.eq_ignore_ascii_case(name) && !refused
+        })
+    };
+    if accepts("gzip") {
+        Some(Encoding::Gzip)
+    } else if accepts("deflate") {
+        Some(Encoding::Deflate)
+    } else {
+        None
+    }
+}
+
+/// Compresses a long-polling response (engine.io's `httpCompression`) when the client
+/// accepts it and the body reaches the threshold.
+fn compress(
+    server: &ServerInner,
+    encoding: Option<Encoding>,
+    response: Response<Full<Bytes>>,
+) -> Response<Full<Bytes>> {
+    use std::io::Write as _;
+    let (Some(settings), Some(encoding)) = (server.config.http_compression, encoding) else {
+        return response;
+    };
+    let (mut parts, body) = response.into_parts();
+    let body = match futures_util::FutureExt::now_or_never(http_body_util::BodyExt::collect(body)) {
+        Some(Ok(collected)) => collected.to_bytes(),
+        _ => return Response::from_parts(parts, Full::new(Bytes::new())),
+    };
+    if parts.status != StatusCode::OK || body.len() < settings.threshold {
+        return Response::from_parts(parts, Full::new(body));
+    }
+    let compressed = match encoding {
+        Encoding::Gzip => {
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            encoder.write_all(&body).and_then(|()| encoder.finish())
+        }
+        Encoding::Deflate => {
+            let mut encoder =
+                flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+            encoder.write_all(&body).and_then(|()| encoder.finish())
+        }
+    };
+    let Ok(compressed) = compressed else {
+        return Response::from_parts(parts, Full::new(body));
+    };
+    let name = match encoding {
+        Encoding::Gzip => "gzip",
+        Encoding::Deflate => "deflate",
+    };
+    parts
+        .headers
+        .insert(header::CONTENT_ENCODING, HeaderValue::from_static(name));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Full::new(Bytes::from(compressed)))
+}
+
 fn polling_body(body: Vec<u8>) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(body)));
     let headers = response.headers_mut();
@@ -432,6 +541,11 @@ fn add_cors(
             .to_str()
             .ok()
             .filter(|o| list.iter().any(|allowed| allowed == o))
+            .map(|_| origin.clone()),
+        (CorsOrigin::Predicate(accepts), Some(origin)) => origin
+            .to_str()
+            .ok()
+            .filter(|o| (accepts.0)(o))
             .map(|_| origin.clone()),
         _ => None,
     };

@@ -23,7 +23,10 @@ mod ws;
 
 pub use ack::{AckError, AckResponse, AckSender, BroadcastAckError};
 pub use broadcast::{BroadcastFlags, BroadcastOperator, BroadcastOptions};
-pub use config::{ConnectionStateRecovery, Cors, CorsOrigin, ServerConfig};
+pub use config::{
+    AllowRequest, ConnectionStateRecovery, CookieConfig, Cors, CorsOrigin, HttpCompression,
+    OriginPredicate, RequestHead, SameSite, ServerConfig,
+};
 pub use event::Event;
 pub use http::SocketIoService;
 pub use namespace::{ConnectError, Namespace};

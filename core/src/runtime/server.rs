@@ -143,11 +143,12 @@ impl ServerInner {
     /// Creates a session and spawns its driver task.
     pub(crate) fn open_session(
         self: &Arc<Self>,
+        sid: Arc<str>,
         transport: Transport,
         request: RequestInfo,
         ws: Option<WsStream>,
     ) -> Arc<Conn> {
-        let conn = Conn::new(self.clone(), transport, request, Instant::now());
+        let conn = Conn::new(self.clone(), sid, transport, request, Instant::now());
         if self.closing.load(Ordering::Acquire) {
             conn.close(CloseReason::ServerShuttingDown);
         } else {

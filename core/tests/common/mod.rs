@@ -193,11 +193,12 @@ impl PendingRequest {
     ) -> PendingRequest {
         let mut stream = TcpStream::connect(addr).await.expect("connect");
         stream.set_nodelay(true).expect("nodelay");
-        let mut head = format!(
-            "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
-             Origin: http://example.com\r\n"
-        );
+        let mut head =
+            format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
         let has = |name: &str| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+        if !has("origin") {
+            head.push_str("Origin: http://example.com\r\n");
+        }
         for (name, value) in headers {
             head.push_str(&format!("{name}: {value}\r\n"));
         }

@@ -1,0 +1,257 @@
+//! engine.io's HTTP-level options: `allowRequest`, `cookie`, `httpCompression`, and `cors`
+//! with an origin function.
+
+mod common;
+
+use std::io::Read as _;
+
+use common::{SOCKET_PATH, TestServer, get, post, request_with};
+use polysocket::{
+    AllowRequest, CookieConfig, Cors, CorsOrigin, HttpCompression, OriginPredicate, Server,
+    ServerConfig, Value,
+};
+
+async fn server_with(tweak: impl FnOnce(&mut ServerConfig)) -> TestServer {
+    let mut config = common::config(SOCKET_PATH);
+    tweak(&mut config);
+    let io = Server::with_config(config);
+    io.on_connection(|socket| {
+        socket.on("big", |socket, event| {
+            let size = event.args.first().and_then(Value::as_u64).unwrap_or(0) as usize;
+            let _ = socket.emit("big", "x".repeat(size));
+        });
+    });
+    let addr = io.listen("127.0.0.1:0").await.expect("listen");
+    TestServer {
+        io,
+        addr,
+        path: SOCKET_PATH,
+    }
+}
+
+/// The sid of a polling handshake body `0{"sid":"..",...}`.
+fn sid_of(body: &str) -> String {
+    let json: serde_json::Value = serde_json::from_str(&body[1..]).expect("handshake JSON");
+    json["sid"].as_str().expect("sid").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allow_request_refuses_handshakes_with_403_and_engine_io_json() {
+    let server = server_with(|config| {
+        config.allow_request = Some(AllowRequest::new(|head| {
+            match head.uri.query().unwrap_or_default().contains("let-me-in") {
+                true => Ok(()),
+                false => Err("not on the list".to_owned()),
+            }
+        }));
+    })
+    .await;
+    let refused = get(server.addr, &server.polling("")).await;
+    refused.assert(403, r#"{"code":4,"message":"not on the list"}"#);
+    assert_eq!(refused.header("content-type"), Some("application/json"));
+    let ws = tokio_tungstenite::connect_async(server.websocket_url("")).await;
+    match ws {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 403);
+        }
+        other => panic!("expected a 403 refusal, got {other:?}"),
+    }
+    // An allowed handshake opens a session; requests on it are not checked again.
+    let body = get(server.addr, &server.polling("&let-me-in=1"))
+        .await
+        .poll_body();
+    let sid = sid_of(&body);
+    post(server.addr, &server.polling_sid(&sid), "40")
+        .await
+        .assert(200, "ok");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allow_request_may_be_asynchronous() {
+    let server = server_with(|config| {
+        config.allow_request = Some(AllowRequest::new_async(|head| {
+            let origin = head.headers.get("origin").cloned();
+            async move {
+                tokio::task::yield_now().await;
+                match origin {
+                    Some(origin) if origin == "https://good.example" => Ok(()),
+                    _ => Err("bad origin".to_owned()),
+                }
+            }
+        }));
+    })
+    .await;
+    let good = request_with(
+        server.addr,
+        "GET",
+        &server.polling(""),
+        &[("Origin", "https://good.example")],
+        b"",
+    )
+    .await;
+    assert_eq!(good.status, 200);
+    get(server.addr, &server.polling(""))
+        .await
+        .assert(403, r#"{"code":4,"message":"bad origin"}"#);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookie_carries_the_session_id_on_both_handshakes() {
+    let server = server_with(|config| config.cookie = Some(CookieConfig::default())).await;
+    let response = get(server.addr, &server.polling("")).await;
+    let sid = sid_of(&response.poll_body());
+    assert_eq!(
+        response.header("set-cookie"),
+        Some(format!("io={sid}; Path=/; HttpOnly; SameSite=Lax").as_str())
+    );
+
+    let (mut ws, response) = tokio_tungstenite::connect_async(server.websocket_url(""))
+        .await
+        .expect("websocket");
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    use futures_util::StreamExt as _;
+    let open = ws.next().await.expect("open packet").expect("open packet");
+    let sid = sid_of(open.to_text().unwrap());
+    assert_eq!(cookie, format!("io={sid}; Path=/; HttpOnly; SameSite=Lax"));
+
+    // A custom cookie, and none without the option.
+    let custom = server_with(|config| {
+        config.cookie = Some(CookieConfig {
+            name: "session".to_owned(),
+            path: None,
+            http_only: false,
+            max_age: Some(60),
+            ..CookieConfig::default()
+        });
+    })
+    .await;
+    let response = get(custom.addr, &custom.polling("")).await;
+    let sid = sid_of(&response.poll_body());
+    assert_eq!(
+        response.header("set-cookie"),
+        Some(format!("session={sid}; Max-Age=60; SameSite=Lax").as_str())
+    );
+    let plain = server_with(|_| {}).await;
+    assert_eq!(
+        get(plain.addr, &plain.polling(""))
+            .await
+            .header("set-cookie"),
+        None
+    );
+}
+
+/// Opens a polling session joined to `/` and has the server emit a string of `size` bytes;
+/// returns the raw response of the GET that carries it, sent with `accept_encoding`.
+async fn big_poll(server: &TestServer, size: usize, accept_encoding: &str) -> common::HttpResponse {
+    let sid = common::open_polling(server).await;
+    post(server.addr, &server.polling_sid(&sid), "40").await;
+    let connected = get(server.addr, &server.polling_sid(&sid))
+        .await
+        .poll_body();
+    assert!(connected.starts_with("40"), "{connected}");
+    post(
+        server.addr,
+        &server.polling_sid(&sid),
+        &format!(r#"42["big",{size}]"#),
+    )
+    .await;
+    let headers: Vec<(&str, &str)> = if accept_encoding.is_empty() {
+        Vec::new()
+    } else {
+        vec![("Accept-Encoding", accept_encoding)]
+    };
+    request_with(server.addr, "GET", &server.polling_sid(&sid), &headers, b"").await
+}
+
+fn expected_big(size: usize) -> String {
+    format!(r#"42["big","{}"]"#, "x".repeat(size))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_responses_over_the_threshold_are_compressed() {
+    let server = server_with(|_| {}).await;
+
+    let gzip = big_poll(&server, 2000, "gzip, deflate, br").await;
+    assert_eq!(gzip.header("content-encoding"), Some("gzip"));
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&gzip.body[..])
+        .read_to_string(&mut text)
+        .expect("gzip body");
+    assert_eq!(text, expected_big(2000));
+    assert!(gzip.body.len() < 200, "2 KB of x compress well");
+
+    let deflate = big_poll(&server, 2000, "deflate").await;
+    assert_eq!(deflate.header("content-encoding"), Some("deflate"));
+    let mut text = String::new();
+    flate2::read::DeflateDecoder::new(&deflate.body[..])
+        .read_to_string(&mut text)
+        .expect("deflate body");
+    assert_eq!(text, expected_big(2000));
+
+    let small = big_poll(&server, 100, "gzip").await;
+    assert_eq!(small.header("content-encoding"), None);
+    assert_eq!(small.text(), expected_big(100));
+
+    let not_accepted = big_poll(&server, 2000, "").await;
+    assert_eq!(not_accepted.header("content-encoding"), None);
+    assert_eq!(not_accepted.text(), expected_big(2000));
+
+    let refused = big_poll(&server, 2000, "gzip;q=0").await;
+    assert_eq!(refused.header("content-encoding"), None);
+
+    let off = server_with(|config| config.http_compression = None).await;
+    let plain = big_poll(&off, 2000, "gzip").await;
+    assert_eq!(plain.header("content-encoding"), None);
+
+    let high = server_with(|config| {
+        config.http_compression = Some(HttpCompression { threshold: 4096 });
+    })
+    .await;
+    assert_eq!(
+        big_poll(&high, 2000, "gzip")
+            .await
+            .header("content-encoding"),
+        None
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_origin_function_decides_per_origin() {
+    let server = server_with(|config| {
+        config.cors = Some(Cors {
+            origin: CorsOrigin::Predicate(OriginPredicate::new(|origin| {
+                origin.ends_with(".good.example")
+            })),
+            credentials: true,
+        });
+    })
+    .await;
+    let allowed = request_with(
+        server.addr,
+        "GET",
+        &server.polling(""),
+        &[("Origin", "https://app.good.example")],
+        b"",
+    )
+    .await;
+    assert_eq!(
+        allowed.header("access-control-allow-origin"),
+        Some("https://app.good.example")
+    );
+    assert_eq!(
+        allowed.header("access-control-allow-credentials"),
+        Some("true")
+    );
+    let denied = request_with(
+        server.addr,
+        "GET",
+        &server.polling(""),
+        &[("Origin", "https://evil.example")],
+        b"",
+    )
+    .await;
+    assert_eq!(denied.header("access-control-allow-origin"), None);
+}
