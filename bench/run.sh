@@ -21,7 +21,9 @@ else
   CONNECT_CLIENTS=${CONNECT_CLIENTS:-10000}; ECHO_CLIENTS=${ECHO_CLIENTS:-50}
   BROADCAST_CLIENTS=${BROADCAST_CLIENTS:-1000}; POLLING_CLIENTS=${POLLING_CLIENTS:-20}
 fi
-SCENARIOS=${SCENARIOS:-"connect echo-ack broadcast polling-echo"}
+SCENARIOS=${SCENARIOS:-"connect echo-ack broadcast slow-consumer polling-echo"}
+# slow-consumer: 100 readers + 1 member of the room that never reads, 1 KiB broadcasts.
+SLOW_CLIENTS=${SLOW_CLIENTS:-100}; SLOW_DURATION=${SLOW_DURATION:-16}
 SERVERS=${SERVERS:-"polysocket node socketioxide"}
 SERVER_CPU=${SERVER_CPU:-0}
 LOADGEN_CPU=${LOADGEN_CPU:-1}
@@ -89,6 +91,7 @@ loadgen_args() { # scenario
     connect) echo "--clients $CONNECT_CLIENTS --server-pid $SERVER_PID" ;;
     echo-ack) echo "--clients $ECHO_CLIENTS --duration $DURATION --server-pid $SERVER_PID" ;;
     broadcast) echo "--clients $BROADCAST_CLIENTS --duration $DURATION --server-pid $SERVER_PID" ;;
+    slow-consumer) echo "--clients $SLOW_CLIENTS --duration $SLOW_DURATION --payload 1024 --server-pid $SERVER_PID" ;;
     polling-echo) echo "--clients $POLLING_CLIENTS --duration $DURATION --server-pid $SERVER_PID" ;;
   esac
 }

@@ -76,7 +76,7 @@ fn parse_args() -> Opts {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: loadgen <connect|echo-ack|broadcast|polling-echo> --port P [--clients N] \
+        "usage: loadgen <connect|echo-ack|broadcast|slow-consumer|polling-echo> --port P [--clients N] \
          [--duration SECS] [--server-pid PID] [--concurrency N] [--payload BYTES]\n       \
          loadgen report RESULTS_FILE   (lines: `<server>\\tRESULT scenario=.. k=v ..`)"
     );
@@ -123,6 +123,7 @@ fn main() {
             "connect" => connect_scenario(&opts).await,
             "echo-ack" => echo_scenario(&opts).await,
             "broadcast" => broadcast_scenario(&opts).await,
+            "slow-consumer" => slow_consumer_scenario(&opts).await,
             "polling-echo" => polling_scenario(&opts).await,
             _ => usage(),
         }
@@ -388,6 +389,44 @@ async fn echo_scenario(opts: &Opts) -> Result<String> {
 // ---------------------------------------------------------------- scenario: broadcast
 
 async fn broadcast_scenario(opts: &Opts) -> Result<String> {
+    broadcast_run(opts, false).await
+}
+
+// ---------------------------------------------------------------- scenario: slow-consumer
+
+/// `broadcast`, plus one more member of the room that stops reading once it joined: the
+/// server can only queue for it. Reports the other receivers' deliveries/s and how the
+/// server's RSS moved during the measured window (sampled every 250 ms).
+async fn slow_consumer_scenario(opts: &Opts) -> Result<String> {
+    let alone = broadcast_run(opts, false).await?;
+    let alone = alone
+        .split_whitespace()
+        .find_map(|kv| kv.strip_prefix("deliveries_per_sec="))
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    let with_stuck = broadcast_run(opts, true).await?;
+    let with = with_stuck
+        .split_whitespace()
+        .find_map(|kv| kv.strip_prefix("deliveries_per_sec="))
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    Ok(format!(
+        "{with_stuck} alone_deliveries_per_sec={alone:.0} kept_throughput_pct={:.0}",
+        if alone > 0.0 {
+            100.0 * with / alone
+        } else {
+            0.0
+        }
+    ))
+}
+
+/// Joins `ws` to room `bench`.
+async fn join_bench(ws: &mut Ws) -> Result<()> {
+    tokio::time::timeout(STEP_TIMEOUT, ws_emit_ack(ws, 0, "join", "\"bench\"")).await??;
+    Ok(())
+}
+
+async fn broadcast_run(opts: &Opts, with_stuck_client: bool) -> Result<String> {
     let n = opts.clients.unwrap_or(1000);
     let mut receivers = open_many(opts.port, n, opts.concurrency).await?;
     // Join the room, bounded concurrency.
@@ -397,13 +436,9 @@ async fn broadcast_scenario(opts: &Opts) -> Result<String> {
         for mut ws in receivers.drain(..) {
             let permit = sem.clone().acquire_owned().await?;
             handles.push(tokio::spawn(async move {
-                let r = tokio::time::timeout(
-                    STEP_TIMEOUT,
-                    ws_emit_ack(&mut ws, 0, "join", "\"bench\""),
-                )
-                .await;
+                let r = join_bench(&mut ws).await;
                 drop(permit);
-                r??;
+                r?;
                 Ok::<_, Error>(ws)
             }));
         }
@@ -411,6 +446,14 @@ async fn broadcast_scenario(opts: &Opts) -> Result<String> {
             receivers.push(h.await??);
         }
     }
+    // Kept open and never read again: the kernel buffers fill, then the server's queue.
+    let _stuck = if with_stuck_client {
+        let mut ws = ws_client(opts.port).await?;
+        join_bench(&mut ws).await?;
+        Some(ws)
+    } else {
+        None
+    };
     let mut trigger = ws_client(opts.port).await?;
     let received = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
@@ -440,6 +483,7 @@ async fn broadcast_scenario(opts: &Opts) -> Result<String> {
     let start = Instant::now();
     let deadline = start + warmup + opts.duration;
     let probe = spawn_cpu_probe(opts.server_pid, start + warmup, deadline);
+    let rss = with_stuck_client.then(|| spawn_rss_probe(opts.server_pid, start + warmup, deadline));
     let mut sent = 0u64;
     let mut base_count = None;
     let mut measure_start = start;
@@ -468,11 +512,49 @@ async fn broadcast_scenario(opts: &Opts) -> Result<String> {
     for h in handles {
         let _ = h.await;
     }
+    let rss = match rss {
+        Some(rss) => rss.await?,
+        None => String::new(),
+    };
     Ok(format!(
-        "clients={n} broadcasts={acked} deliveries={total} deliveries_per_sec={:.0}{}",
+        "clients={n} broadcasts={acked} deliveries={total} deliveries_per_sec={:.0}{}{rss}",
         total as f64 / secs,
         probe.await?
     ))
+}
+
+/// Samples the server's RSS every 250 ms between `from` and `to`: reports the RSS at the
+/// start, the largest, the last, and the growth over the window.
+fn spawn_rss_probe(
+    server_pid: Option<u32>,
+    from: Instant,
+    to: Instant,
+) -> tokio::task::JoinHandle<String> {
+    tokio::spawn(async move {
+        let Some(pid) = server_pid else {
+            return String::new();
+        };
+        tokio::time::sleep_until(from.into()).await;
+        let first = rss_kib(pid).unwrap_or(0);
+        let (mut max, mut last) = (first, first);
+        let mut three_quarters = None;
+        let quarter = (to - from) / 4;
+        while Instant::now() < to {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            last = rss_kib(pid).unwrap_or(last);
+            max = max.max(last);
+            if three_quarters.is_none() && Instant::now() >= from + quarter * 3 {
+                three_quarters = Some(last);
+            }
+        }
+        let three_quarters = three_quarters.unwrap_or(last);
+        format!(
+            " rss_start_kib={first} rss_max_kib={max} rss_end_kib={last} \
+             rss_growth_kib={} rss_last_quarter_growth_kib={}",
+            last as i64 - first as i64,
+            last as i64 - three_quarters as i64
+        )
+    })
 }
 
 // ---------------------------------------------------------------- scenario: polling-echo

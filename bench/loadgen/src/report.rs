@@ -12,7 +12,7 @@ const SERVERS: [(&str, &str); 3] = [
 ];
 
 /// (scenario, metric key, row label).
-const ROWS: [(&str, &str, &str); 17] = [
+const ROWS: [(&str, &str, &str); 24] = [
     ("connect", "clients", "connect: clients"),
     (
         "connect",
@@ -56,6 +56,41 @@ const ROWS: [(&str, &str, &str); 17] = [
         "broadcast",
         "deliveries_per_cpu_sec",
         "broadcast: deliveries / server CPU-second",
+    ),
+    (
+        "slow-consumer",
+        "alone_deliveries_per_sec",
+        "slow-consumer: deliveries / s, no stuck client",
+    ),
+    (
+        "slow-consumer",
+        "deliveries_per_sec",
+        "slow-consumer: deliveries / s to the readers, one stuck client",
+    ),
+    (
+        "slow-consumer",
+        "kept_throughput_pct",
+        "slow-consumer: readers' throughput kept, %",
+    ),
+    (
+        "slow-consumer",
+        "rss_start_kib",
+        "slow-consumer: server RSS KiB at the start (lower is better)",
+    ),
+    (
+        "slow-consumer",
+        "rss_max_kib",
+        "slow-consumer: server RSS KiB, largest (lower is better)",
+    ),
+    (
+        "slow-consumer",
+        "rss_growth_kib",
+        "slow-consumer: server RSS growth KiB over the run (lower is better)",
+    ),
+    (
+        "slow-consumer",
+        "rss_last_quarter_growth_kib",
+        "slow-consumer: server RSS growth KiB in the last quarter (lower is better)",
     ),
     ("polling-echo", "acks_per_sec", "polling-echo: acks / s"),
     (

@@ -80,9 +80,13 @@ pub struct ServerConfig {
     pub allow_upgrades: bool,
     /// `cors` (default none).
     pub cors: Option<Cors>,
-    /// Most packets queued for one client before emits to it fail with
-    /// [`EmitError::Saturated`](crate::EmitError::Saturated) (polysocket's backpressure).
+    /// Most packets queued for one client (polysocket's backpressure, default 8192). When
+    /// the queue is full, volatile packets are dropped and other emits to that client fail
+    /// with [`EmitError::Saturated`](crate::EmitError::Saturated) (broadcasts skip it), and
+    /// [`ServerConfig::on_saturated`] says what happens to the client.
     pub max_buffered_packets: usize,
+    /// What happens to a client whose queue is full (default: its emits fail, it stays).
+    pub on_saturated: SaturationPolicy,
     /// socket.io-parser's `maxAttachments` (default 10).
     pub max_attachments: usize,
     /// `cleanupEmptyChildNamespaces` (default false): a dynamic namespace's child goes away
@@ -226,6 +230,18 @@ impl Default for HttpCompression {
     }
 }
 
+/// What happens to a client whose outbound queue is full
+/// ([`ServerConfig::max_buffered_packets`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SaturationPolicy {
+    /// The emit fails with `EmitError::Saturated`; the client stays connected and gets
+    /// what was queued before.
+    #[default]
+    Error,
+    /// The client is disconnected at once (`forced close`) and its queue dropped.
+    Disconnect,
+}
+
 /// socket.io's `connectionStateRecovery` options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionStateRecovery {
@@ -258,6 +274,7 @@ impl Default for ServerConfig {
             allow_upgrades: true,
             cors: None,
             max_buffered_packets: 8_192,
+            on_saturated: SaturationPolicy::Error,
             max_attachments: crate::proto::socketio::DEFAULT_MAX_ATTACHMENTS,
             cleanup_empty_child_namespaces: false,
             connection_state_recovery: None,

@@ -12,6 +12,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use tokio::sync::Notify;
 
+use super::config::SaturationPolicy;
 use super::namespace::{ConnectError, Namespace, lock};
 use super::server::ServerInner;
 use super::socket::{DisconnectReason, EmitError, Socket};
@@ -127,6 +128,8 @@ pub(crate) struct Conn {
     pub(crate) wake_poll: Notify,
     /// Tells requests waiting on an upgrade that it completed or failed.
     pub(crate) upgrade_settled: Notify,
+    /// Tells [`Conn::drained`] waiters that queued packets were handed to the transport.
+    pub(crate) drained: Notify,
 }
 
 impl std::fmt::Debug for Conn {
@@ -175,6 +178,7 @@ impl Conn {
             wake_driver: Notify::new(),
             wake_poll: Notify::new(),
             upgrade_settled: Notify::new(),
+            drained: Notify::new(),
             server,
         })
     }
@@ -221,7 +225,7 @@ impl Conn {
     }
 
     /// Queues encoded frames for the client.
-    pub(crate) fn send_frames(&self, frames: &Frames) -> Result<(), EmitError> {
+    pub(crate) fn send_frames(self: &Arc<Self>, frames: &Frames) -> Result<(), EmitError> {
         let queued = if frames.attachments.is_empty() {
             self.lock().engine.send(frames.first.clone())
         } else {
@@ -239,7 +243,10 @@ impl Conn {
     /// connections, which a multi-threaded server may handle in either order; an empty
     /// queue is what the client can count on instead (what it has not received yet is
     /// nothing but this packet).
-    pub(crate) fn send_frames_volatile(&self, frames: &Frames) -> Result<bool, EmitError> {
+    pub(crate) fn send_frames_volatile(
+        self: &Arc<Self>,
+        frames: &Frames,
+    ) -> Result<bool, EmitError> {
         let queued = {
             let mut state = self.lock();
             let writable = state.engine.queued() == 0 && !state.engine.is_upgrading();
@@ -254,19 +261,57 @@ impl Conn {
         self.woken_after(queued).map(|()| true)
     }
 
-    pub(crate) fn send_engine_packets(&self, packets: Vec<EnginePacket>) -> Result<(), EmitError> {
+    pub(crate) fn send_engine_packets(
+        self: &Arc<Self>,
+        packets: Vec<EnginePacket>,
+    ) -> Result<(), EmitError> {
         let queued = self.lock().engine.send_all(packets.into_iter());
         self.woken_after(queued)
     }
 
-    /// Wakes the transports once packets were queued.
-    fn woken_after(&self, queued: Result<(), SendError>) -> Result<(), EmitError> {
+    /// Wakes the transports once packets were queued. A full queue fails the emit with
+    /// [`EmitError::Saturated`]; with [`SaturationPolicy::Disconnect`] it also closes the
+    /// connection.
+    fn woken_after(self: &Arc<Self>, queued: Result<(), SendError>) -> Result<(), EmitError> {
+        if queued == Err(SendError::Saturated)
+            && self.server.config.on_saturated == SaturationPolicy::Disconnect
+        {
+            self.lock().engine.abort(CloseReason::ForcedClose);
+            self.wake();
+            // The driver may be stuck writing to this very client: handle the close (and
+            // the disconnect handlers) on a task of its own, outside the emitter's call.
+            let conn = self.clone();
+            tokio::spawn(async move {
+                conn.process_events();
+            });
+        }
         queued?;
         self.wake();
         Ok(())
     }
 
-    pub(crate) fn send_packet(&self, packet: &Packet) -> Result<(), EmitError> {
+    /// Packets queued for the client and not yet handed to its transport.
+    pub(crate) fn buffered(&self) -> usize {
+        self.lock().engine.queued()
+    }
+
+    /// Waits until nothing is queued for the client (or the connection closed).
+    pub(crate) async fn drained(&self) {
+        loop {
+            let notified = self.drained.notified();
+            let mut notified = std::pin::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let state = self.lock();
+                if state.engine.queued() == 0 || state.engine.is_closed() {
+                    return;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    pub(crate) fn send_packet(self: &Arc<Self>, packet: &Packet) -> Result<(), EmitError> {
         self.send_frames(&Frames::encode(packet, self.server.config.parser))
     }
 
@@ -432,7 +477,7 @@ impl Conn {
         }
     }
 
-    fn reject_namespace(&self, nsp: String) {
+    fn reject_namespace(self: &Arc<Self>, nsp: String) {
         self.lock().sio.rejected(&nsp);
         let _ = self.send_packet(&Packet::connect_error(nsp, "Invalid namespace", None));
     }

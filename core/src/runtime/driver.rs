@@ -28,14 +28,29 @@ pub(crate) async fn run(conn: Arc<Conn>, mut ws: Option<WsStream>) {
                     break;
                 }
                 let after_connect = split_after_connect_reply(&mut packets);
-                let mut written = ws::write_all(socket, packets).await;
-                if let (Ok(()), Some(rest)) = (&written, after_connect) {
+                let write_timeout = write_timeout(&conn);
+                let mut written =
+                    tokio::time::timeout(write_timeout, ws::write_all(socket, packets)).await;
+                if let (Ok(Ok(())), Some(rest)) = (&written, after_connect) {
                     tokio::time::sleep(CONNECT_REPLY_GAP).await;
-                    written = Box::pin(ws::write_all(socket, rest)).await;
+                    written = Box::pin(tokio::time::timeout(
+                        write_timeout,
+                        ws::write_all(socket, rest),
+                    ))
+                    .await;
                 }
-                if written.is_err() {
-                    conn.abort(CloseReason::TransportError);
-                    break;
+                match written {
+                    Ok(Ok(())) => conn.drained.notify_waiters(),
+                    Ok(Err(_)) => {
+                        conn.abort(CloseReason::TransportError);
+                        break;
+                    }
+                    Err(_) => {
+                        // The client took nothing for a whole heartbeat: it is gone or has
+                        // stopped reading, as a ping timeout would tell.
+                        conn.abort(CloseReason::PingTimeout);
+                        break;
+                    }
                 }
             }
         }
@@ -98,6 +113,13 @@ pub(crate) async fn run(conn: Arc<Conn>, mut ws: Option<WsStream>) {
     if let Some(socket) = ws.take() {
         Box::pin(finish(conn, socket)).await;
     }
+}
+
+/// How long one write may wait for a client that does not read: a heartbeat
+/// (`pingInterval + pingTimeout`), after which a reading client would have timed out.
+fn write_timeout(conn: &Conn) -> std::time::Duration {
+    let config = &conn.server.config;
+    config.ping_interval + config.ping_timeout
 }
 
 /// How long frames queued together with a Socket.IO CONNECT reply wait after it.

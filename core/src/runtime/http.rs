@@ -303,6 +303,7 @@ async fn long_poll(conn: Arc<Conn>) -> Response<Full<Bytes>> {
             state.engine.drain_transmits()
         };
         if !packets.is_empty() {
+            conn.drained.notify_waiters();
             // Taking a closing session's final `close` ends it.
             conn.process_events();
             return polling_body(payload::encode(&packets));

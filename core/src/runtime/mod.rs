@@ -25,7 +25,7 @@ pub use ack::{AckError, AckResponse, AckSender, BroadcastAckError};
 pub use broadcast::{BroadcastFlags, BroadcastOperator, BroadcastOptions};
 pub use config::{
     AllowRequest, ConnectionStateRecovery, CookieConfig, Cors, CorsOrigin, HttpCompression,
-    OriginPredicate, RequestHead, SameSite, ServerConfig,
+    OriginPredicate, RequestHead, SameSite, SaturationPolicy, ServerConfig,
 };
 pub use event::Event;
 pub use http::SocketIoService;

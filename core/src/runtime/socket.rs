@@ -365,6 +365,18 @@ impl Socket {
         &self.0.handshake
     }
 
+    /// Packets queued for this client's connection and not yet handed to its transport
+    /// (bounded by [`ServerConfig::max_buffered_packets`](crate::ServerConfig)).
+    pub fn buffered(&self) -> usize {
+        self.0.conn.buffered()
+    }
+
+    /// Waits until the connection's queue is empty (or it closed): a producer that awaits
+    /// this between emits never outruns a slow client.
+    pub async fn drained(&self) {
+        self.0.conn.drained().await;
+    }
+
     /// The underlying Engine.IO connection (socket.io's `socket.conn`).
     pub fn conn(&self) -> super::server::EngineSocket {
         super::server::EngineSocket(self.0.conn.clone())
