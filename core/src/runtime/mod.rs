@@ -19,6 +19,7 @@ mod parent;
 mod remote;
 mod server;
 mod socket;
+mod typed;
 mod ws;
 
 pub use ack::{AckError, AckResponse, AckSender, BroadcastAckError};
@@ -36,6 +37,7 @@ pub use parent::ParentNamespace;
 pub use remote::RemoteSocket;
 pub use server::{EngineHandler, EngineSocket, Fallback, Server};
 pub use socket::{DisconnectReason, EmitError, Handshake, ListenerId, Socket};
+pub use typed::EventSpec;
 
 pub use crate::proto::engineio::Transport;
 pub use crate::proto::socketio::Parser;

@@ -518,7 +518,7 @@ impl Socket {
         write(&self.0.error_handlers).push(Arc::new(handler));
     }
 
-    fn report_error(&self, error: &PacketError) {
+    pub(crate) fn report_error(&self, error: &PacketError) {
         let handlers = read(&self.0.error_handlers).clone();
         if handlers.is_empty() {
             tracing::warn!(socket = %self.id(), %error, "packet middleware error");
