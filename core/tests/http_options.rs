@@ -255,3 +255,121 @@ async fn cors_origin_function_decides_per_origin() {
     .await;
     assert_eq!(denied.header("access-control-allow-origin"), None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_lists_and_reflection() {
+    let list = server_with(|config| {
+        config.cors = Some(Cors {
+            origin: CorsOrigin::List(vec!["https://a.example".to_owned()]),
+            credentials: false,
+        });
+    })
+    .await;
+    let origin = |value: &'static str| [("Origin", value)];
+    let listed = request_with(
+        list.addr,
+        "GET",
+        &list.polling(""),
+        &origin("https://a.example"),
+        b"",
+    )
+    .await;
+    assert_eq!(
+        listed.header("access-control-allow-origin"),
+        Some("https://a.example")
+    );
+    assert_eq!(listed.header("vary"), Some("Origin"));
+    let other = request_with(
+        list.addr,
+        "GET",
+        &list.polling(""),
+        &origin("https://b.example"),
+        b"",
+    )
+    .await;
+    assert_eq!(other.header("access-control-allow-origin"), None);
+
+    let reflect = server_with(|config| {
+        config.cors = Some(Cors {
+            origin: CorsOrigin::Reflect,
+            credentials: false,
+        });
+    })
+    .await;
+    let reflected = request_with(
+        reflect.addr,
+        "GET",
+        &reflect.polling(""),
+        &origin("https://z.example"),
+        b"",
+    )
+    .await;
+    assert_eq!(
+        reflected.header("access-control-allow-origin"),
+        Some("https://z.example")
+    );
+
+    // A preflight answers 204 with the methods and the requested headers.
+    let preflight = request_with(
+        reflect.addr,
+        "OPTIONS",
+        &reflect.polling(""),
+        &[
+            ("Origin", "https://z.example"),
+            ("Access-Control-Request-Headers", "x-token"),
+        ],
+        b"",
+    )
+    .await;
+    assert_eq!(preflight.status, 204);
+    assert_eq!(
+        preflight.header("access-control-allow-headers"),
+        Some("x-token")
+    );
+    assert_eq!(
+        preflight.header("access-control-allow-methods"),
+        Some("GET,HEAD,PUT,PATCH,POST,DELETE")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_disconnects_everyone_with_server_shutting_down_and_stops_listening() {
+    let reasons: std::sync::Arc<std::sync::Mutex<Vec<polysocket::DisconnectReason>>> =
+        std::sync::Arc::default();
+    let log = reasons.clone();
+    let io = Server::with_config(common::config(SOCKET_PATH));
+    io.on_connection(move |socket| {
+        let log = log.clone();
+        socket.on_disconnect(move |_, reason| log.lock().unwrap().push(reason));
+    });
+    let addr = io.listen("127.0.0.1:0").await.expect("listen");
+    let server = TestServer {
+        io,
+        addr,
+        path: SOCKET_PATH,
+    };
+    let (mut ws, _) = common::Ws::open(&server).await;
+    ws.send("40").await;
+    let _reply = ws.next_skip_ping().await;
+    let sid = common::open_polling(&server).await;
+    post(server.addr, &server.polling_sid(&sid), "40").await;
+    let _connect = get(server.addr, &server.polling_sid(&sid)).await;
+    assert_eq!(server.io.clients_count(), 2);
+
+    tokio::time::timeout(std::time::Duration::from_secs(5), server.io.close())
+        .await
+        .expect("close returns");
+    assert_eq!(
+        *reasons.lock().unwrap(),
+        vec![polysocket::DisconnectReason::ServerShuttingDown; 2]
+    );
+    assert_eq!(server.io.clients_count(), 0);
+    // The WebSocket client is told (Engine.IO close, then the socket closes).
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        ws.expect_closed_answering_pings(),
+    )
+    .await;
+    // The listener is gone: no new connections.
+    assert!(tokio::net::TcpStream::connect(server.addr).await.is_err());
+}
