@@ -678,8 +678,10 @@ mod tests {
         io.on_connection(move |socket| {
             entered_tx.lock().unwrap().send(()).unwrap();
             // A slow handler: the client gets the CONNECT reply (and sends its event)
-            // before the handler below is registered.
-            release_rx.lock().unwrap().recv().unwrap();
+            // before the handler below is registered. `block_in_place` hands this worker's
+            // other tasks (its LIFO slot too, where the woken long-poll may sit) to another
+            // thread, as a handler that blocks must.
+            tokio::task::block_in_place(|| release_rx.lock().unwrap().recv().unwrap());
             socket.on("ping", |_, mut event| {
                 if let Some(ack) = event.ack() {
                     let _ = ack.send_args(vec![Value::from("pong")]);

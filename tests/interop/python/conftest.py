@@ -178,3 +178,65 @@ class Inbox:
 @pytest.fixture
 def inbox():
     return Inbox()
+
+
+# ---- additions for test_msgpack.py / test_parity.py ----
+
+
+@pytest.fixture(scope="session")
+def msgpack_server():
+    """A second server instance started with PARSER=msgpack (CONTRACT.md, "Process")."""
+    srv = ServerProcess({"PARSER": "msgpack"})
+    yield srv
+    srv.stop()
+
+
+class MsgpackClients(Clients):
+    """Clients whose AsyncClients use python-socketio's MessagePack serializer."""
+
+    def new(self, **kwargs):
+        kwargs.setdefault("serializer", "msgpack")
+        return super().new(**kwargs)
+
+
+@pytest.fixture
+async def msgpack_clients(msgpack_server):
+    c = MsgpackClients(msgpack_server.url)
+    yield c
+    await c.close_all()
+
+
+async def ask(sio, event, *args, namespace=None, timeout=WAIT):
+    """``sio.call(event, *args)`` bounded by ``timeout``; a missing ack becomes an AssertionError.
+
+    Several ack arguments come back as a tuple, one as itself, none as None (python-socketio).
+    """
+    data = args[0] if len(args) == 1 and not isinstance(args[0], tuple) else (args or None)
+    try:
+        return await sio.call(event, data, namespace=namespace, timeout=timeout)
+    except socketio.exceptions.TimeoutError:
+        raise AssertionError(f"no ack for {event!r} within {timeout}s") from None
+
+
+async def poll_until(fetch, predicate, what, timeout=WAIT, interval=0.05):
+    """Await ``fetch()`` until ``predicate(value)`` holds; bounded by ``timeout``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    value = None
+    while True:
+        value = await fetch()
+        if predicate(value):
+            return value
+        if loop.time() >= deadline:
+            raise AssertionError(f"{what}: not reached within {timeout}s; last value: {value!r}")
+        await asyncio.sleep(interval)
+
+
+async def server_disconnect_entry(observer, sid):
+    """The server's reason-log entry (``get-disconnect-reasons``) for ``sid``, polled."""
+    log = await poll_until(
+        lambda: ask(observer, "get-disconnect-reasons"),
+        lambda entries: any(e["id"] == sid for e in entries),
+        f"server disconnect record for {sid}",
+    )
+    return next(e for e in log if e["id"] == sid)
