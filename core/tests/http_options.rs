@@ -20,6 +20,10 @@ async fn server_with(tweak: impl FnOnce(&mut ServerConfig)) -> TestServer {
             let size = event.args.first().and_then(Value::as_u64).unwrap_or(0) as usize;
             let _ = socket.emit("big", "x".repeat(size));
         });
+        socket.on("big-uncompressed", |socket, event| {
+            let size = event.args.first().and_then(Value::as_u64).unwrap_or(0) as usize;
+            let _ = socket.compress(false).emit("big", "x".repeat(size));
+        });
     });
     let addr = io.listen("127.0.0.1:0").await.expect("listen");
     TestServer {
@@ -146,6 +150,15 @@ async fn cookie_carries_the_session_id_on_both_handshakes() {
 /// Opens a polling session joined to `/` and has the server emit a string of `size` bytes;
 /// returns the raw response of the GET that carries it, sent with `accept_encoding`.
 async fn big_poll(server: &TestServer, size: usize, accept_encoding: &str) -> common::HttpResponse {
+    big_poll_of(server, "big", size, accept_encoding).await
+}
+
+async fn big_poll_of(
+    server: &TestServer,
+    event: &str,
+    size: usize,
+    accept_encoding: &str,
+) -> common::HttpResponse {
     let sid = common::open_polling(server).await;
     post(server.addr, &server.polling_sid(&sid), "40").await;
     let connected = get(server.addr, &server.polling_sid(&sid))
@@ -155,7 +168,7 @@ async fn big_poll(server: &TestServer, size: usize, accept_encoding: &str) -> co
     post(
         server.addr,
         &server.polling_sid(&sid),
-        &format!(r#"42["big",{size}]"#),
+        &format!(r#"42["{event}",{size}]"#),
     )
     .await;
     let headers: Vec<(&str, &str)> = if accept_encoding.is_empty() {
@@ -201,6 +214,11 @@ async fn polling_responses_over_the_threshold_are_compressed() {
 
     let refused = big_poll(&server, 2000, "gzip;q=0").await;
     assert_eq!(refused.header("content-encoding"), None);
+
+    // socket.io's `compress(false)`: a response of such packets only is not compressed.
+    let uncompressed = big_poll_of(&server, "big-uncompressed", 2000, "gzip").await;
+    assert_eq!(uncompressed.header("content-encoding"), None);
+    assert_eq!(uncompressed.text(), expected_big(2000));
 
     let off = server_with(|config| config.http_compression = None).await;
     let plain = big_poll(&off, 2000, "gzip").await;

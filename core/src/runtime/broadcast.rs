@@ -8,7 +8,7 @@ use futures_util::stream::FuturesUnordered;
 use serde::Serialize;
 
 use super::ack::{AckResponse, BroadcastAckError};
-use super::conn::Frames;
+use super::conn::{Frames, SendFlags};
 use super::namespace::{Namespace, read};
 use super::remote::RemoteSocket;
 use super::socket::{EmitError, Socket, check_event_name, serialize};
@@ -105,7 +105,8 @@ impl BroadcastOperator {
         self
     }
 
-    /// Sets socket.io's `compress` flag (whether the transport may compress the packet).
+    /// Sets socket.io's `compress` flag: with `false`, a long-polling response that holds
+    /// only such packets is sent uncompressed (`httpCompression`).
     pub fn compress(mut self, compress: bool) -> BroadcastOperator {
         self.opts.flags.compress = Some(compress);
         self
@@ -127,6 +128,13 @@ impl BroadcastOperator {
     /// The rooms, exclusions and flags chosen so far.
     pub fn options(&self) -> &BroadcastOptions {
         &self.opts
+    }
+
+    fn send_flags(&self) -> SendFlags {
+        SendFlags {
+            volatile: self.opts.flags.volatile,
+            compress: self.opts.flags.compress.unwrap_or(true),
+        }
     }
 
     fn targets(&self) -> Vec<Socket> {
@@ -169,7 +177,7 @@ impl BroadcastOperator {
             self.namespace.0.parser,
         );
         for socket in targets {
-            let _ = socket.send_frames(&frames, self.opts.flags.volatile);
+            let _ = socket.send_frames(&frames, self.send_flags());
         }
         Ok(())
     }
@@ -198,9 +206,7 @@ impl BroadcastOperator {
             let mut waiting = Vec::with_capacity(targets.len());
             for socket in targets {
                 if let Some(answer) = socket.expect_ack(id)
-                    && socket
-                        .send_frames(&frames, self.opts.flags.volatile)
-                        .is_ok()
+                    && socket.send_frames(&frames, self.send_flags()).is_ok()
                 {
                     waiting.push((socket, answer));
                 } else {

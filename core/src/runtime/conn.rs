@@ -34,6 +34,24 @@ pub(crate) struct RequestInfo {
     pub(crate) secure: bool,
 }
 
+/// How an emit is delivered: socket.io's `volatile` and `compress` flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SendFlags {
+    /// Dropped when the transport cannot take it right away.
+    pub(crate) volatile: bool,
+    /// May be compressed (`httpCompression` for polling).
+    pub(crate) compress: bool,
+}
+
+impl Default for SendFlags {
+    fn default() -> Self {
+        SendFlags {
+            volatile: false,
+            compress: true,
+        }
+    }
+}
+
 /// An encoded Socket.IO packet, ready for any number of sessions: its first Engine.IO
 /// message (text with the default parser, binary with msgpack) and the binary attachments
 /// that follow it (default parser only).
@@ -226,10 +244,19 @@ impl Conn {
 
     /// Queues encoded frames for the client.
     pub(crate) fn send_frames(self: &Arc<Self>, frames: &Frames) -> Result<(), EmitError> {
-        let queued = if frames.attachments.is_empty() {
+        self.send_frames_with(frames, true)
+    }
+
+    /// Queues encoded frames, marked compressible or not.
+    pub(crate) fn send_frames_with(
+        self: &Arc<Self>,
+        frames: &Frames,
+        compress: bool,
+    ) -> Result<(), EmitError> {
+        let queued = if frames.attachments.is_empty() && compress {
             self.lock().engine.send(frames.first.clone())
         } else {
-            self.lock().engine.send_all(frames.packets())
+            self.lock().engine.send_all_with(frames.packets(), compress)
         };
         self.woken_after(queued)
     }
@@ -246,6 +273,7 @@ impl Conn {
     pub(crate) fn send_frames_volatile(
         self: &Arc<Self>,
         frames: &Frames,
+        compress: bool,
     ) -> Result<bool, EmitError> {
         let queued = {
             let mut state = self.lock();
@@ -256,7 +284,7 @@ impl Conn {
             if !writable {
                 return Ok(false);
             }
-            state.engine.send_all(frames.packets())
+            state.engine.send_all_with(frames.packets(), compress)
         };
         self.woken_after(queued).map(|()| true)
     }

@@ -176,7 +176,8 @@ where
         Ok(RequestKind::Poll(sid)) => match server.session(&sid) {
             Some(conn) => {
                 let encoding = accepted_encoding(&req);
-                compress(server, encoding, long_poll(conn).await)
+                let (response, compressible) = long_poll(conn).await;
+                compress(server, encoding.filter(|_| compressible), response)
             }
             None => error_response(RequestError::UnknownSid),
         },
@@ -264,13 +265,15 @@ where
     response
 }
 
-async fn long_poll(conn: Arc<Conn>) -> Response<Full<Bytes>> {
+/// Answers a polling GET once packets are queued; also says whether the response may be
+/// compressed (some packet in it may be).
+async fn long_poll(conn: Arc<Conn>) -> (Response<Full<Bytes>>, bool) {
     {
         let mut state = conn.lock();
         if state.poll_active {
             drop(state);
             conn.abort(CloseReason::TransportError);
-            return error_response(RequestError::BadRequest);
+            return (error_response(RequestError::BadRequest), false);
         }
         state.poll_active = true;
     }
@@ -291,22 +294,20 @@ async fn long_poll(conn: Arc<Conn>) -> Response<Full<Bytes>> {
                 // A client's own `close` releases its pending poll with a noop, as engine.io.
                 let client_closed =
                     state.engine.close_reason() == Some(CloseReason::TransportClose);
-                return polling_body(if client_closed {
-                    b"6".to_vec()
-                } else {
-                    b"1".to_vec()
-                });
+                let body = if client_closed { b"6" } else { b"1" };
+                return (polling_body(body.to_vec()), false);
             }
             if state.engine.transport() != Transport::Polling {
-                return polling_body(b"6".to_vec());
+                return (polling_body(b"6".to_vec()), false);
             }
-            state.engine.drain_transmits()
+            state.engine.drain_transmits_compressible()
         };
+        let (packets, compressible) = packets;
         if !packets.is_empty() {
             conn.drained.notify_waiters();
             // Taking a closing session's final `close` ends it.
             conn.process_events();
-            return polling_body(payload::encode(&packets));
+            return (polling_body(payload::encode(&packets)), compressible);
         }
         notified.await;
     }

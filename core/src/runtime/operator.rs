@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::ack::AckError;
+use super::conn::SendFlags;
 use super::socket::{EmitError, Socket, serialize};
 use crate::proto::value::Value;
 
@@ -35,7 +36,8 @@ impl SocketOperator {
         self
     }
 
-    /// Sets socket.io's `compress` flag.
+    /// Sets socket.io's `compress` flag: with `false`, a long-polling response that holds
+    /// only such packets is sent uncompressed (`httpCompression`).
     pub fn compress(mut self, compress: bool) -> SocketOperator {
         self.compress = Some(compress);
         self
@@ -47,9 +49,11 @@ impl SocketOperator {
         self
     }
 
-    /// The `compress` flag, when set.
-    pub fn compress_flag(&self) -> Option<bool> {
-        self.compress
+    fn flags(&self) -> SendFlags {
+        SendFlags {
+            volatile: self.volatile,
+            compress: self.compress.unwrap_or(true),
+        }
     }
 
     /// Emits `event` with one serializable argument.
@@ -59,7 +63,7 @@ impl SocketOperator {
 
     /// Emits `event` with any number of arguments.
     pub fn emit_args(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
-        self.socket.emit_with_flags(event, args, self.volatile)
+        self.socket.emit_with_flags(event, args, self.flags())
     }
 
     /// Emits `event` and waits for the client's acknowledgement: up to the
@@ -71,6 +75,6 @@ impl SocketOperator {
         args: Vec<Value>,
     ) -> impl Future<Output = Result<Vec<Value>, AckError>> + Send + 'static {
         self.socket
-            .emit_with_ack_flags(event, args, self.timeout, self.volatile)
+            .emit_with_ack_flags(event, args, self.timeout, self.flags())
     }
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::ack::{AckError, AckSender, PendingAcks};
 use super::broadcast::BroadcastOperator;
-use super::conn::{Conn, Frames, RequestInfo};
+use super::conn::{Conn, Frames, RequestInfo, SendFlags};
 use super::event::Event;
 use super::namespace::{Namespace, lock, read, write};
 use super::operator::SocketOperator;
@@ -585,7 +585,7 @@ impl Socket {
 
     /// Emits `event` with any number of arguments (binary values go as attachments).
     pub fn emit_args(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
-        self.emit_with_flags(event, args, false)
+        self.emit_with_flags(event, args, SendFlags::default())
     }
 
     /// Emits with socket.io's flags set first: `socket.volatile()`.
@@ -608,7 +608,7 @@ impl Socket {
         &self,
         event: &str,
         args: Vec<Value>,
-        volatile: bool,
+        flags: SendFlags,
     ) -> Result<(), EmitError> {
         check_event_name(event)?;
         if !self.connected() {
@@ -616,7 +616,7 @@ impl Socket {
         }
         self.notify_outgoing(event, &args);
         let mut args = args;
-        if !volatile {
+        if !flags.volatile {
             let targets = PacketTargets {
                 rooms: vec![self.0.id.clone()],
                 except: Vec::new(),
@@ -627,16 +627,19 @@ impl Socket {
             &Packet::event(self.ns(), event, args, None),
             self.0.namespace.0.parser,
         );
-        self.send_frames(&frames, volatile)
+        self.send_frames(&frames, flags)
     }
 
     /// Queues encoded frames for this client; a volatile packet the transport cannot take
     /// right away is dropped (and counts as sent).
-    pub(crate) fn send_frames(&self, frames: &Frames, volatile: bool) -> Result<(), EmitError> {
-        if volatile {
-            self.0.conn.send_frames_volatile(frames).map(drop)
+    pub(crate) fn send_frames(&self, frames: &Frames, flags: SendFlags) -> Result<(), EmitError> {
+        if flags.volatile {
+            self.0
+                .conn
+                .send_frames_volatile(frames, flags.compress)
+                .map(drop)
         } else {
-            self.0.conn.send_frames(frames)
+            self.0.conn.send_frames_with(frames, flags.compress)
         }
     }
 
@@ -647,7 +650,7 @@ impl Socket {
         args: Vec<Value>,
         timeout: Duration,
     ) -> impl Future<Output = Result<Vec<Value>, AckError>> + Send + 'static {
-        self.emit_with_ack_flags(event, args, Some(timeout), false)
+        self.emit_with_ack_flags(event, args, Some(timeout), SendFlags::default())
     }
 
     pub(crate) fn emit_with_ack_flags(
@@ -655,7 +658,7 @@ impl Socket {
         event: &str,
         args: Vec<Value>,
         timeout: Option<Duration>,
-        volatile: bool,
+        flags: SendFlags,
     ) -> impl Future<Output = Result<Vec<Value>, AckError>> + Send + 'static {
         let socket = self.clone();
         let sent = check_event_name(event).and_then(|()| {
@@ -671,7 +674,7 @@ impl Socket {
                 &Packet::event(self.ns(), event, args, Some(id)),
                 self.0.namespace.0.parser,
             );
-            match self.send_frames(&frames, volatile) {
+            match self.send_frames(&frames, flags) {
                 Ok(()) => Ok((id, answer)),
                 Err(error) => {
                     self.forget_ack(id);

@@ -101,7 +101,8 @@ pub struct Session {
     transport: Transport,
     state: State,
     upgrade: Upgrade,
-    outbox: VecDeque<Packet>,
+    /// Packets for the current transport, each with whether it may be compressed.
+    outbox: VecDeque<(Packet, bool)>,
     probe_outbox: VecDeque<Packet>,
     events: VecDeque<SessionEvent>,
     next_ping: Option<Instant>,
@@ -129,7 +130,7 @@ impl Session {
             max_payload: config.max_payload,
         };
         let mut outbox = VecDeque::new();
-        outbox.push_back(Packet::Open(handshake.to_json()));
+        outbox.push_back((Packet::Open(handshake.to_json()), true));
         Session {
             sid,
             next_ping: Some(now + config.ping_interval),
@@ -187,14 +188,7 @@ impl Session {
 
     /// Queues a message (a [`Packet::Text`] or [`Packet::Binary`]) for the client.
     pub fn send(&mut self, packet: Packet) -> Result<(), SendError> {
-        if self.state != State::Open {
-            return Err(SendError::Closed);
-        }
-        if self.outbox.len() >= self.config.max_buffered_packets {
-            return Err(SendError::Saturated);
-        }
-        self.outbox.push_back(packet);
-        Ok(())
+        self.send_all_with(std::iter::once(packet), true)
     }
 
     /// Queues several messages at once (a message and its binary attachments): all or none.
@@ -202,13 +196,24 @@ impl Session {
         &mut self,
         packets: impl ExactSizeIterator<Item = Packet>,
     ) -> Result<(), SendError> {
+        self.send_all_with(packets, true)
+    }
+
+    /// Like [`Session::send_all`]; `compress: false` asks that the packets not be
+    /// compressed (engine.io's `compress` option: a polling response is compressed when
+    /// any of its packets may be).
+    pub fn send_all_with(
+        &mut self,
+        packets: impl ExactSizeIterator<Item = Packet>,
+        compress: bool,
+    ) -> Result<(), SendError> {
         if self.state != State::Open {
             return Err(SendError::Closed);
         }
         if self.outbox.len() + packets.len() > self.config.max_buffered_packets {
             return Err(SendError::Saturated);
         }
-        self.outbox.extend(packets);
+        self.outbox.extend(packets.map(|p| (p, compress)));
         Ok(())
     }
 
@@ -224,7 +229,7 @@ impl Session {
             self.upgrade = Upgrade::None;
             self.events.push_back(SessionEvent::UpgradeAborted);
         }
-        self.outbox.push_back(Packet::Close);
+        self.outbox.push_back((Packet::Close, true));
         self.state = State::Closing {
             deadline: now + self.config.ping_timeout,
             reason,
@@ -312,7 +317,7 @@ impl Session {
             Packet::Ping(data) if data == "probe" && !probed => {
                 self.probe_outbox.push_back(Packet::Pong(data));
                 // Release the pending poll so the client can pause polling.
-                self.outbox.push_back(Packet::Noop);
+                self.outbox.push_back((Packet::Noop, true));
                 self.upgrade = Upgrade::Probing {
                     deadline,
                     probed: true,
@@ -321,7 +326,7 @@ impl Session {
             Packet::Upgrade if probed => {
                 self.upgrade = Upgrade::None;
                 self.transport = Transport::WebSocket;
-                self.outbox.retain(|p| *p != Packet::Noop);
+                self.outbox.retain(|(p, _)| *p != Packet::Noop);
                 self.events.push_back(SessionEvent::Upgraded);
             }
             _ => {
@@ -363,7 +368,7 @@ impl Session {
             // Deadlines count from when the ping was due, not from when the driver woke up.
             self.next_ping = None;
             self.pong_deadline = Some(at + self.config.ping_timeout);
-            self.outbox.push_back(Packet::Ping(String::new()));
+            self.outbox.push_back((Packet::Ping(String::new()), true));
         }
     }
 
@@ -387,7 +392,7 @@ impl Session {
     ///
     /// Taking the final `close` of a closing session ends it ([`SessionEvent::Closed`]).
     pub fn poll_transmit(&mut self) -> Option<Packet> {
-        let packet = self.outbox.pop_front()?;
+        let (packet, _) = self.outbox.pop_front()?;
         if packet == Packet::Close
             && let State::Closing { reason, .. } = self.state
         {
@@ -403,17 +408,24 @@ impl Session {
     /// was taken, as engine.io drains its buffer before closing: clients act on `close` at
     /// once but dispatch messages a tick later.
     pub fn drain_transmits(&mut self) -> Vec<Packet> {
+        self.drain_transmits_compressible().0
+    }
+
+    /// [`Session::drain_transmits`], and whether any of the packets may be compressed.
+    pub fn drain_transmits_compressible(&mut self) -> (Vec<Packet>, bool) {
         let mut out = Vec::with_capacity(self.outbox.len());
-        while let Some(next) = self.outbox.front() {
+        let mut compress = false;
+        while let Some((next, may_compress)) = self.outbox.front() {
             if *next == Packet::Close && !out.is_empty() {
                 break;
             }
+            compress |= *may_compress;
             match self.poll_transmit() {
                 Some(packet) => out.push(packet),
                 None => break,
             }
         }
-        out
+        (out, compress)
     }
 
     /// The next packet for the WebSocket being probed (the `3probe` answer).
