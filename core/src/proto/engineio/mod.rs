@@ -1,12 +1,14 @@
 //! Engine.IO protocol v4: packets, polling payloads, the handshake, request classification
 //! and the per-session state machine.
 
+pub mod client;
 mod handshake;
 mod packet;
 pub mod payload;
 mod request;
 mod session;
 
+pub use client::{ClientEvent, ClientSession};
 pub use handshake::Handshake;
 pub use packet::{Packet, PacketType, TextFrame, WsFrame};
 pub use request::{EngineQuery, RequestError, RequestKind, Transport, classify, query_pairs};
