@@ -1,6 +1,7 @@
 //! Socket.IO protocol v5: packets, the default parser, and the server connection state.
 
 mod ack;
+pub mod client;
 mod connection;
 pub mod msgpack;
 mod packet;

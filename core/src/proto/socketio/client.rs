@@ -1,0 +1,1071 @@
+//! The client side of Socket.IO (socket.io-client's `Manager` and `Socket`), as a sans-IO
+//! state machine over one Engine.IO connection at a time.
+//!
+//! The driver owns the Engine.IO connection ([`ClientSession`](crate::proto::engineio::ClientSession))
+//! and the clock; it tells the manager when the connection opened, what arrived and when it
+//! closed, and polls what to send ([`ClientManager::poll_transmit`]), what happened
+//! ([`ClientManager::poll_event`], including [`ManagerEvent::OpenEngine`] when a new
+//! connection is wanted) and the next deadline ([`ClientManager::poll_timeout`]).
+//! Randomness for the reconnection jitter is passed in, never drawn here.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use super::packet::{Packet, PacketData};
+use super::parser::{DEFAULT_MAX_ATTACHMENTS, Decoder, Parser};
+use crate::proto::engineio::{CloseReason, Packet as EnginePacket, TextFrame};
+use crate::proto::value::{Map, Value};
+
+/// socket.io-client's `Manager` options, with its defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManagerConfig {
+    /// `reconnection` (default true).
+    pub reconnection: bool,
+    /// `reconnectionAttempts` (default unlimited).
+    pub reconnection_attempts: Option<u32>,
+    /// `reconnectionDelay` (default 1 s).
+    pub reconnection_delay: Duration,
+    /// `reconnectionDelayMax` (default 5 s).
+    pub reconnection_delay_max: Duration,
+    /// `randomizationFactor` (default 0.5).
+    pub randomization_factor: f64,
+    /// `timeout` for opening a connection (default 20 s).
+    pub timeout: Duration,
+    /// The parser the server uses.
+    pub parser: Parser,
+}
+
+impl Default for ManagerConfig {
+    fn default() -> Self {
+        ManagerConfig {
+            reconnection: true,
+            reconnection_attempts: None,
+            reconnection_delay: Duration::from_millis(1000),
+            reconnection_delay_max: Duration::from_millis(5000),
+            randomization_factor: 0.5,
+            timeout: Duration::from_millis(20_000),
+            parser: Parser::Default,
+        }
+    }
+}
+
+/// socket.io-client's exponential backoff (npm `backo2`): `delay * 2^attempt`, spread by
+/// the randomization factor, capped at the maximum.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Backoff {
+    base: Duration,
+    max: Duration,
+    jitter: f64,
+    attempts: u32,
+}
+
+impl Backoff {
+    /// A backoff starting at `base`, capped at `max`, spread by `jitter` (0 to 1).
+    pub fn new(base: Duration, max: Duration, jitter: f64) -> Backoff {
+        Backoff {
+            base,
+            max,
+            jitter: jitter.clamp(0.0, 1.0),
+            attempts: 0,
+        }
+    }
+
+    /// Attempts made since the last reset.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// The next delay; `random` is a uniform draw in `[0, 1)` from the driver's RNG.
+    pub fn next_delay(&mut self, random: f64) -> Duration {
+        let ms = self.base.as_millis() as f64 * 2f64.powi(self.attempts.min(62) as i32);
+        self.attempts += 1;
+        let ms = if self.jitter > 0.0 {
+            let deviation = (random * self.jitter * ms).floor();
+            // backo2 adds or removes the deviation depending on a digit of the same draw.
+            if ((random * 10.0).floor() as u64) & 1 == 0 {
+                ms - deviation
+            } else {
+                ms + deviation
+            }
+        } else {
+            ms
+        };
+        Duration::from_millis(ms.min(self.max.as_millis() as f64).max(0.0) as u64)
+    }
+
+    /// Starts over (after a successful connection).
+    pub fn reset(&mut self) {
+        self.attempts = 0;
+    }
+}
+
+/// Why a client socket disconnected, with socket.io-client's reason strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClientDisconnectReason {
+    /// `io server disconnect`: the server disconnected the socket (no reconnection).
+    IoServerDisconnect,
+    /// `io client disconnect`: the application called `disconnect()`.
+    IoClientDisconnect,
+    /// `ping timeout`.
+    PingTimeout,
+    /// `transport close`.
+    TransportClose,
+    /// `transport error`.
+    TransportError,
+    /// `parse error`.
+    ParseError,
+}
+
+impl ClientDisconnectReason {
+    /// socket.io-client's string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientDisconnectReason::IoServerDisconnect => "io server disconnect",
+            ClientDisconnectReason::IoClientDisconnect => "io client disconnect",
+            ClientDisconnectReason::PingTimeout => "ping timeout",
+            ClientDisconnectReason::TransportClose => "transport close",
+            ClientDisconnectReason::TransportError => "transport error",
+            ClientDisconnectReason::ParseError => "parse error",
+        }
+    }
+
+    /// Whether the manager reconnects after it.
+    pub fn reconnects(self) -> bool {
+        !matches!(
+            self,
+            ClientDisconnectReason::IoServerDisconnect | ClientDisconnectReason::IoClientDisconnect
+        )
+    }
+
+    fn from_close(reason: CloseReason) -> Self {
+        match reason {
+            CloseReason::PingTimeout => ClientDisconnectReason::PingTimeout,
+            CloseReason::TransportError => ClientDisconnectReason::TransportError,
+            CloseReason::ParseError => ClientDisconnectReason::ParseError,
+            CloseReason::ForcedClose => ClientDisconnectReason::IoClientDisconnect,
+            CloseReason::TransportClose | CloseReason::ServerShuttingDown => {
+                ClientDisconnectReason::TransportClose
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for ClientDisconnectReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The answer to one of our emits that asked for an acknowledgement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AckOutcome {
+    /// The server answered with these arguments.
+    Answered(Vec<Value>),
+    /// No answer within the emit's timeout (`operation has timed out`).
+    TimedOut,
+}
+
+/// What happened to one namespace's socket.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SocketEvent {
+    /// Connected; `recovered` when the server restored the previous session.
+    Connect {
+        /// The socket id.
+        id: String,
+        /// Whether connection state recovery restored the previous session.
+        recovered: bool,
+    },
+    /// The server refused the namespace connection.
+    ConnectError {
+        /// `err.message`.
+        message: String,
+        /// `err.data`.
+        data: Option<Value>,
+    },
+    /// Disconnected.
+    Disconnect(ClientDisconnectReason),
+    /// The server emitted an event; `ack` is set when it waits for an acknowledgement
+    /// (answer with [`ClientManager::ack`]).
+    Event {
+        /// The event name.
+        event: String,
+        /// Its arguments.
+        args: Vec<Value>,
+        /// The ack id to answer, if any.
+        ack: Option<u64>,
+    },
+    /// An emit's acknowledgement arrived or timed out.
+    Ack {
+        /// The id [`ClientManager::emit`] returned.
+        id: u64,
+        /// The answer.
+        outcome: AckOutcome,
+    },
+}
+
+/// What the manager reports to its driver.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ManagerEvent {
+    /// Open a new Engine.IO connection (then report [`ClientManager::engine_opened`], or
+    /// [`ClientManager::engine_failed`]).
+    OpenEngine,
+    /// Close the current Engine.IO connection (no socket wants it any more).
+    CloseEngine,
+    /// The Engine.IO connection opened (`open`).
+    Open,
+    /// A connection attempt failed (`error`).
+    Error(String),
+    /// The Engine.IO connection closed (`close`).
+    Close(ClientDisconnectReason),
+    /// A reconnection attempt starts (`reconnect_attempt`, 1-based).
+    ReconnectAttempt(u32),
+    /// A reconnection attempt succeeded (`reconnect`).
+    Reconnect(u32),
+    /// A reconnection attempt failed (`reconnect_error`).
+    ReconnectError(String),
+    /// No attempts left (`reconnect_failed`).
+    ReconnectFailed,
+    /// Something happened to the socket of namespace `nsp`.
+    Socket {
+        /// The namespace.
+        nsp: String,
+        /// What happened.
+        event: SocketEvent,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EngineState {
+    Closed,
+    Opening {
+        deadline: Instant,
+    },
+    Open,
+    /// Waiting for the next reconnection attempt.
+    Waiting {
+        at: Instant,
+    },
+}
+
+#[derive(Debug, Default)]
+struct SocketState {
+    /// The application wants this socket connected (`connect()` called, no
+    /// `disconnect()`, not disconnected by the server).
+    active: bool,
+    connecting: bool,
+    connected: bool,
+    id: Option<String>,
+    pid: Option<String>,
+    last_offset: Option<String>,
+    auth: Value,
+    /// Emits made while disconnected, sent once connected.
+    send_buffer: VecDeque<(u64, Packet)>,
+    /// Events that arrived before the CONNECT reply (a recovered session's missed events).
+    receive_buffer: Vec<SocketEvent>,
+    /// Our emits awaiting an ack: id to deadline.
+    acks: HashMap<u64, Option<Instant>>,
+}
+
+/// socket.io-client's `Manager` with its sockets, one per namespace.
+#[derive(Debug)]
+pub struct ClientManager {
+    config: ManagerConfig,
+    engine: EngineState,
+    decoder: Decoder,
+    sockets: HashMap<String, SocketState>,
+    backoff: Backoff,
+    reconnecting: bool,
+    /// Whether the manager may reconnect (false once every socket left on purpose).
+    auto_reconnect: bool,
+    next_ack: u64,
+    next_emit: u64,
+    transmits: VecDeque<EnginePacket>,
+    events: VecDeque<ManagerEvent>,
+}
+
+impl ClientManager {
+    /// A manager with `config`; nothing happens until a socket connects.
+    pub fn new(config: ManagerConfig) -> ClientManager {
+        let backoff = Backoff::new(
+            config.reconnection_delay,
+            config.reconnection_delay_max,
+            config.randomization_factor,
+        );
+        ClientManager {
+            decoder: Decoder::with_parser(config.parser, DEFAULT_MAX_ATTACHMENTS),
+            config,
+            engine: EngineState::Closed,
+            sockets: HashMap::new(),
+            backoff,
+            reconnecting: false,
+            auto_reconnect: true,
+            next_ack: 0,
+            next_emit: 0,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    /// The options.
+    pub fn config(&self) -> &ManagerConfig {
+        &self.config
+    }
+
+    /// Whether the Engine.IO connection is open.
+    pub fn is_open(&self) -> bool {
+        self.engine == EngineState::Open
+    }
+
+    /// Whether the socket of `nsp` is connected.
+    pub fn is_connected(&self, nsp: &str) -> bool {
+        self.sockets.get(nsp).is_some_and(|s| s.connected)
+    }
+
+    /// The id of the socket of `nsp`, while connected.
+    pub fn socket_id(&self, nsp: &str) -> Option<&str> {
+        self.sockets
+            .get(nsp)
+            .filter(|s| s.connected)
+            .and_then(|s| s.id.as_deref())
+    }
+
+    /// Connects the socket of `nsp` with `auth` (an object; socket.io-client's `auth`,
+    /// re-read on every connection through [`ClientManager::set_auth`]); opens the Engine.IO
+    /// connection if needed.
+    pub fn connect(&mut self, nsp: &str, auth: Value, now: Instant) {
+        let socket = self.sockets.entry(nsp.to_owned()).or_default();
+        socket.auth = auth;
+        if socket.connected || socket.connecting {
+            socket.active = true;
+            return;
+        }
+        socket.active = true;
+        self.auto_reconnect = true;
+        match self.engine {
+            EngineState::Open => self.send_connect(nsp),
+            EngineState::Closed => self.open_engine(now),
+            EngineState::Opening { .. } | EngineState::Waiting { .. } => {}
+        }
+    }
+
+    /// Replaces the auth payload sent with the next CONNECT of `nsp`.
+    pub fn set_auth(&mut self, nsp: &str, auth: Value) {
+        if let Some(socket) = self.sockets.get_mut(nsp) {
+            socket.auth = auth;
+        }
+    }
+
+    /// Disconnects the socket of `nsp` (`io client disconnect`); closes the Engine.IO
+    /// connection when no socket is left.
+    pub fn disconnect(&mut self, nsp: &str) {
+        let Some(socket) = self.sockets.get_mut(nsp) else {
+            return;
+        };
+        let was_connected = socket.connected;
+        socket.active = false;
+        socket.connecting = false;
+        if was_connected {
+            let packet = Packet::disconnect(nsp);
+            self.queue(&packet);
+        }
+        self.socket_closed(
+            nsp,
+            ClientDisconnectReason::IoClientDisconnect,
+            was_connected,
+        );
+        self.close_if_unused();
+    }
+
+    /// Emits `event` on `nsp`. With `ack`, the server's answer (or the timeout at the given
+    /// deadline) comes back as [`SocketEvent::Ack`] with the returned id. While the socket
+    /// is disconnected the packet waits in its send buffer (`volatile` ones are dropped:
+    /// then `None` is returned).
+    pub fn emit(
+        &mut self,
+        nsp: &str,
+        event: &str,
+        args: Vec<Value>,
+        ack: Option<Option<Instant>>,
+        volatile: bool,
+    ) -> Option<u64> {
+        let ack_id = ack.map(|_| {
+            let id = self.next_ack;
+            self.next_ack += 1;
+            id
+        });
+        let socket = self.sockets.entry(nsp.to_owned()).or_default();
+        if let (Some(id), Some(deadline)) = (ack_id, ack) {
+            socket.acks.insert(id, deadline);
+        }
+        let packet = Packet::event(nsp, event, args, ack_id);
+        let emit_id = self.next_emit;
+        self.next_emit += 1;
+        if socket.connected && self.engine == EngineState::Open {
+            self.queue(&packet);
+        } else if volatile {
+            if let Some(id) = ack_id {
+                socket.acks.remove(&id);
+            }
+            return None;
+        } else {
+            socket.send_buffer.push_back((emit_id, packet));
+        }
+        Some(ack_id.unwrap_or(emit_id))
+    }
+
+    /// Answers the server's event that asked for an acknowledgement.
+    pub fn ack(&mut self, nsp: &str, id: u64, args: Vec<Value>) {
+        if self.is_connected(nsp) {
+            self.queue(&Packet::ack(nsp, id, args));
+        }
+    }
+
+    /// The Engine.IO connection opened: connects every socket that wants to be.
+    pub fn engine_opened(&mut self, _now: Instant) {
+        self.engine = EngineState::Open;
+        self.decoder = Decoder::with_parser(self.config.parser, DEFAULT_MAX_ATTACHMENTS);
+        self.events.push_back(ManagerEvent::Open);
+        if self.reconnecting {
+            self.reconnecting = false;
+            let attempts = self.backoff.attempts();
+            self.events.push_back(ManagerEvent::Reconnect(attempts));
+        }
+        self.backoff.reset();
+        let names: Vec<String> = self
+            .sockets
+            .iter()
+            .filter(|(_, s)| s.active)
+            .map(|(n, _)| n.clone())
+            .collect();
+        for nsp in names {
+            self.send_connect(&nsp);
+        }
+    }
+
+    /// A connection attempt failed (or timed out): `error`, then another attempt later
+    /// when reconnection allows it.
+    pub fn engine_failed(&mut self, error: &str, now: Instant, random: f64) {
+        if !matches!(self.engine, EngineState::Opening { .. }) {
+            return;
+        }
+        self.engine = EngineState::Closed;
+        self.events.push_back(ManagerEvent::Error(error.to_owned()));
+        if self.reconnecting {
+            self.events
+                .push_back(ManagerEvent::ReconnectError(error.to_owned()));
+        } else {
+            // socket.io-client reports a first failed open to the sockets as connect_error.
+            let names: Vec<String> = self
+                .sockets
+                .iter()
+                .filter(|(_, s)| s.active)
+                .map(|(n, _)| n.clone())
+                .collect();
+            for nsp in names {
+                self.socket_event(
+                    &nsp,
+                    SocketEvent::ConnectError {
+                        message: error.to_owned(),
+                        data: None,
+                    },
+                );
+            }
+        }
+        self.schedule_reconnect(now, random);
+    }
+
+    /// The Engine.IO connection closed for `reason`: every connected socket disconnects,
+    /// and the manager reconnects unless that was asked for.
+    pub fn engine_closed(&mut self, reason: CloseReason, now: Instant, random: f64) {
+        if matches!(
+            self.engine,
+            EngineState::Closed | EngineState::Waiting { .. }
+        ) {
+            return;
+        }
+        let reason = ClientDisconnectReason::from_close(reason);
+        self.engine = EngineState::Closed;
+        self.transmits.clear();
+        self.events.push_back(ManagerEvent::Close(reason));
+        let names: Vec<String> = self.sockets.keys().cloned().collect();
+        for nsp in names {
+            let connected = self.sockets[&nsp].connected;
+            if connected || self.sockets[&nsp].connecting {
+                self.socket_closed(&nsp, reason, connected);
+            }
+        }
+        if reason.reconnects() && self.auto_reconnect {
+            self.schedule_reconnect(now, random);
+        }
+    }
+
+    /// A message arrived on the Engine.IO connection.
+    pub fn handle_message(&mut self, message: EnginePacket, now: Instant) {
+        let decoded = match message {
+            EnginePacket::Text(frame) => self.decoder.decode_text(frame.data()),
+            EnginePacket::Binary(data) => self.decoder.decode_binary(data),
+            _ => return,
+        };
+        match decoded {
+            Ok(Some(packet)) => self.handle_packet(packet, now),
+            Ok(None) => {}
+            Err(_) => {
+                // socket.io-client closes the connection on a decode error.
+                self.events.push_back(ManagerEvent::CloseEngine);
+            }
+        }
+    }
+
+    fn handle_packet(&mut self, packet: Packet, _now: Instant) {
+        let Packet { nsp, data } = packet;
+        let Some(socket) = self.sockets.get_mut(&nsp) else {
+            return;
+        };
+        match data {
+            PacketData::Connect(Some(Value::Object(reply))) if socket.connecting => {
+                let Some(id) = reply.get("sid").and_then(Value::as_str) else {
+                    return;
+                };
+                let pid = reply.get("pid").and_then(Value::as_str).map(str::to_owned);
+                let recovered = pid.is_some() && pid == socket.pid;
+                socket.id = Some(id.to_owned());
+                socket.pid = pid;
+                socket.connecting = false;
+                socket.connected = true;
+                let buffered = std::mem::take(&mut socket.receive_buffer);
+                let pending: Vec<Packet> = socket.send_buffer.drain(..).map(|(_, p)| p).collect();
+                self.socket_event(
+                    &nsp,
+                    SocketEvent::Connect {
+                        id: id.to_owned(),
+                        recovered,
+                    },
+                );
+                for event in buffered {
+                    self.socket_event(&nsp, event);
+                }
+                for packet in pending {
+                    self.queue(&packet);
+                }
+            }
+            PacketData::ConnectError(error) => {
+                socket.connecting = false;
+                socket.active = false;
+                let (message, data) = match error {
+                    Value::Object(mut map) => (
+                        map.get("message")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned(),
+                        map.shift_remove("data"),
+                    ),
+                    Value::String(message) => (message, None),
+                    other => (other.to_string(), None),
+                };
+                self.socket_event(&nsp, SocketEvent::ConnectError { message, data });
+                self.close_if_unused();
+            }
+            PacketData::Disconnect if socket.connected => {
+                socket.active = false;
+                self.socket_closed(&nsp, ClientDisconnectReason::IoServerDisconnect, true);
+                self.close_if_unused();
+            }
+            PacketData::Event { event, args, id } => {
+                if socket.pid.is_some()
+                    && let Some(Value::String(offset)) = args.last()
+                {
+                    socket.last_offset = Some(offset.clone());
+                }
+                let event = SocketEvent::Event {
+                    event,
+                    args,
+                    ack: id,
+                };
+                if socket.connected {
+                    self.socket_event(&nsp, event);
+                } else {
+                    socket.receive_buffer.push(event);
+                }
+            }
+            PacketData::Ack { args, id } if socket.acks.remove(&id).is_some() => {
+                self.socket_event(
+                    &nsp,
+                    SocketEvent::Ack {
+                        id,
+                        outcome: AckOutcome::Answered(args),
+                    },
+                );
+            }
+            _ => {}
+        }
+    }
+
+    /// Advances timers: open timeouts, reconnection attempts, ack timeouts.
+    pub fn handle_timeout(&mut self, now: Instant, random: f64) {
+        match self.engine {
+            EngineState::Opening { deadline } if now >= deadline => {
+                self.events.push_back(ManagerEvent::CloseEngine);
+                self.engine_failed("timeout", now, random);
+            }
+            EngineState::Waiting { at } if now >= at => {
+                self.reconnecting = true;
+                let attempt = self.backoff.attempts();
+                self.events
+                    .push_back(ManagerEvent::ReconnectAttempt(attempt));
+                self.open_engine(now);
+            }
+            _ => {}
+        }
+        let mut expired = Vec::new();
+        for (nsp, socket) in &mut self.sockets {
+            let ids: Vec<u64> = socket
+                .acks
+                .iter()
+                .filter(|(_, d)| d.is_some_and(|d| now >= d))
+                .map(|(id, _)| *id)
+                .collect();
+            for id in ids {
+                socket.acks.remove(&id);
+                // A timed-out emit still waiting to be sent is dropped too, as
+                // socket.io-client removes it from the send buffer.
+                socket.send_buffer.retain(
+                    |(_, p)| !matches!(&p.data, PacketData::Event { id: Some(i), .. } if *i == id),
+                );
+                expired.push((nsp.clone(), id));
+            }
+        }
+        for (nsp, id) in expired {
+            self.socket_event(
+                &nsp,
+                SocketEvent::Ack {
+                    id,
+                    outcome: AckOutcome::TimedOut,
+                },
+            );
+        }
+    }
+
+    /// The next deadline.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let engine = match self.engine {
+            EngineState::Opening { deadline } => Some(deadline),
+            EngineState::Waiting { at } => Some(at),
+            _ => None,
+        };
+        let acks = self
+            .sockets
+            .values()
+            .flat_map(|s| s.acks.values().flatten().copied())
+            .min();
+        [engine, acks].into_iter().flatten().min()
+    }
+
+    /// The next Engine.IO message to send.
+    pub fn poll_transmit(&mut self) -> Option<EnginePacket> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<ManagerEvent> {
+        self.events.pop_front()
+    }
+
+    fn open_engine(&mut self, now: Instant) {
+        self.engine = EngineState::Opening {
+            deadline: now + self.config.timeout,
+        };
+        self.events.push_back(ManagerEvent::OpenEngine);
+    }
+
+    fn schedule_reconnect(&mut self, now: Instant, random: f64) {
+        if !self.config.reconnection || !self.auto_reconnect {
+            return;
+        }
+        if self
+            .config
+            .reconnection_attempts
+            .is_some_and(|max| self.backoff.attempts() >= max)
+        {
+            self.backoff.reset();
+            self.reconnecting = false;
+            self.events.push_back(ManagerEvent::ReconnectFailed);
+            return;
+        }
+        let delay = self.backoff.next_delay(random);
+        self.engine = EngineState::Waiting { at: now + delay };
+    }
+
+    fn send_connect(&mut self, nsp: &str) {
+        let Some(socket) = self.sockets.get_mut(nsp) else {
+            return;
+        };
+        socket.connecting = true;
+        // socket.io-client: `this._pid ? Object.assign({pid, offset}, auth) : auth`.
+        let data = match (&socket.pid, &socket.auth) {
+            (Some(pid), auth) => {
+                let mut data = Map::new();
+                data.insert("pid".to_owned(), Value::from(pid.as_str()));
+                // An unknown offset is `undefined` there, which JSON leaves out.
+                if let Some(offset) = &socket.last_offset {
+                    data.insert("offset".to_owned(), Value::from(offset.as_str()));
+                }
+                if let Value::Object(auth) = auth {
+                    data.extend(auth.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
+                Some(Value::Object(data))
+            }
+            (None, Value::Object(auth)) => Some(Value::Object(auth.clone())),
+            (None, _) => None,
+        };
+        let packet = Packet::connect(nsp, data);
+        self.queue(&packet);
+    }
+
+    fn socket_closed(&mut self, nsp: &str, reason: ClientDisconnectReason, was_connected: bool) {
+        if let Some(socket) = self.sockets.get_mut(nsp) {
+            socket.connected = false;
+            socket.connecting = false;
+        }
+        if was_connected {
+            self.socket_event(nsp, SocketEvent::Disconnect(reason));
+        }
+    }
+
+    fn close_if_unused(&mut self) {
+        if self.sockets.values().all(|s| !s.active) {
+            self.auto_reconnect = false;
+            match self.engine {
+                EngineState::Open | EngineState::Opening { .. } => {
+                    self.events.push_back(ManagerEvent::CloseEngine);
+                }
+                EngineState::Waiting { .. } => self.engine = EngineState::Closed,
+                EngineState::Closed => {}
+            }
+        }
+    }
+
+    fn socket_event(&mut self, nsp: &str, event: SocketEvent) {
+        self.events.push_back(ManagerEvent::Socket {
+            nsp: nsp.to_owned(),
+            event,
+        });
+    }
+
+    fn queue(&mut self, packet: &Packet) {
+        match self.config.parser {
+            Parser::Default => {
+                let encoded = packet.encode();
+                self.transmits
+                    .push_back(EnginePacket::Text(TextFrame::from_data(&encoded.text)));
+                self.transmits
+                    .extend(encoded.attachments.into_iter().map(EnginePacket::Binary));
+            }
+            Parser::Msgpack => {
+                let bytes: Bytes = super::msgpack::encode(packet);
+                self.transmits.push_back(EnginePacket::Binary(bytes));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(manager: &mut ClientManager) -> Vec<String> {
+        std::iter::from_fn(|| manager.poll_transmit())
+            .map(|p| match p {
+                EnginePacket::Text(frame) => frame.data().to_owned(),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    }
+
+    fn events(manager: &mut ClientManager) -> Vec<ManagerEvent> {
+        std::iter::from_fn(|| manager.poll_event()).collect()
+    }
+
+    fn server(manager: &mut ClientManager, data: &str, now: Instant) {
+        manager.handle_message(EnginePacket::Text(TextFrame::from_data(data)), now);
+    }
+
+    fn socket(nsp: &str, event: SocketEvent) -> ManagerEvent {
+        ManagerEvent::Socket {
+            nsp: nsp.to_owned(),
+            event,
+        }
+    }
+
+    fn empty() -> Value {
+        Value::Object(Map::new())
+    }
+
+    #[test]
+    fn backoff_follows_backo2() {
+        let mut backoff = Backoff::new(
+            Duration::from_millis(1000),
+            Duration::from_millis(5000),
+            0.5,
+        );
+        // random 0.0: no deviation; the delays double up to the cap.
+        let delays: Vec<u128> = (0..5)
+            .map(|_| backoff.next_delay(0.0).as_millis())
+            .collect();
+        assert_eq!(delays, [1000, 2000, 4000, 5000, 5000]);
+        backoff.reset();
+        // random 0.42: deviation floor(0.42*0.5*1000)=210; floor(4.2)=4 is even: minus.
+        assert_eq!(backoff.next_delay(0.42).as_millis(), 790);
+        // random 0.3 on 2000: deviation 300; floor(3.0)=3 is odd: plus.
+        assert_eq!(backoff.next_delay(0.3).as_millis(), 2300);
+    }
+
+    #[test]
+    fn connects_namespaces_with_auth_and_buffers_emits_until_connected() {
+        let t0 = Instant::now();
+        let mut manager = ClientManager::new(ManagerConfig::default());
+        let mut auth = Map::new();
+        auth.insert("token".into(), Value::from("abc"));
+        manager.connect("/", Value::Object(auth), t0);
+        assert_eq!(events(&mut manager), [ManagerEvent::OpenEngine]);
+        let id = manager.emit("/", "early", vec![Value::from(1)], None, false);
+        assert!(id.is_some());
+        assert_eq!(
+            manager.emit("/", "gone", vec![], None, true),
+            None,
+            "volatile dropped"
+        );
+        manager.engine_opened(t0);
+        assert_eq!(events(&mut manager), [ManagerEvent::Open]);
+        assert_eq!(text(&mut manager), [r#"0{"token":"abc"}"#]);
+        server(&mut manager, r#"0{"sid":"A"}"#, t0);
+        assert_eq!(
+            events(&mut manager),
+            [socket(
+                "/",
+                SocketEvent::Connect {
+                    id: "A".into(),
+                    recovered: false
+                }
+            )]
+        );
+        assert_eq!(text(&mut manager), [r#"2["early",1]"#]);
+        // A second namespace over the same connection.
+        manager.connect("/admin", Value::Null, t0);
+        assert_eq!(text(&mut manager), ["0/admin,"]);
+    }
+
+    #[test]
+    fn acks_resolve_or_time_out_and_server_acks_go_back() {
+        let t0 = Instant::now();
+        let mut manager = ClientManager::new(ManagerConfig::default());
+        manager.connect("/", empty(), t0);
+        manager.engine_opened(t0);
+        server(&mut manager, r#"0{"sid":"A"}"#, t0);
+        events(&mut manager);
+        text(&mut manager);
+        let answered = manager
+            .emit(
+                "/",
+                "q",
+                vec![],
+                Some(Some(t0 + Duration::from_secs(1))),
+                false,
+            )
+            .unwrap();
+        let forgotten = manager
+            .emit(
+                "/",
+                "q",
+                vec![],
+                Some(Some(t0 + Duration::from_secs(2))),
+                false,
+            )
+            .unwrap();
+        assert_eq!(text(&mut manager), [r#"20["q"]"#, r#"21["q"]"#]);
+        assert_eq!(manager.poll_timeout(), Some(t0 + Duration::from_secs(1)));
+        server(&mut manager, r#"30["yes"]"#, t0);
+        assert_eq!(
+            events(&mut manager),
+            [socket(
+                "/",
+                SocketEvent::Ack {
+                    id: answered,
+                    outcome: AckOutcome::Answered(vec![Value::from("yes")])
+                }
+            )]
+        );
+        manager.handle_timeout(t0 + Duration::from_secs(2), 0.0);
+        assert_eq!(
+            events(&mut manager),
+            [socket(
+                "/",
+                SocketEvent::Ack {
+                    id: forgotten,
+                    outcome: AckOutcome::TimedOut
+                }
+            )]
+        );
+        // The server's own ack request.
+        server(&mut manager, r#"27["ask"]"#, t0);
+        assert!(matches!(
+            &events(&mut manager)[..],
+            [ManagerEvent::Socket {
+                event: SocketEvent::Event { ack: Some(7), .. },
+                ..
+            }]
+        ));
+        manager.ack("/", 7, vec![Value::from("answer")]);
+        assert_eq!(text(&mut manager), [r#"37["answer"]"#]);
+    }
+
+    #[test]
+    fn reconnects_on_the_backoff_schedule_and_gives_up_after_the_attempts() {
+        let t0 = Instant::now();
+        let config = ManagerConfig {
+            reconnection_attempts: Some(2),
+            ..ManagerConfig::default()
+        };
+        let mut manager = ClientManager::new(config);
+        manager.connect("/", empty(), t0);
+        manager.engine_opened(t0);
+        server(&mut manager, r#"0{"sid":"A"}"#, t0);
+        events(&mut manager);
+        manager.engine_closed(CloseReason::TransportClose, t0, 0.0);
+        assert_eq!(
+            events(&mut manager),
+            [
+                ManagerEvent::Close(ClientDisconnectReason::TransportClose),
+                socket(
+                    "/",
+                    SocketEvent::Disconnect(ClientDisconnectReason::TransportClose)
+                ),
+            ]
+        );
+        assert_eq!(
+            manager.poll_timeout(),
+            Some(t0 + Duration::from_millis(1000))
+        );
+        // Emits while away wait for the reconnection.
+        manager.emit("/", "later", vec![], None, false);
+        let t1 = t0 + Duration::from_millis(1000);
+        manager.handle_timeout(t1, 0.0);
+        assert_eq!(
+            events(&mut manager),
+            [ManagerEvent::ReconnectAttempt(1), ManagerEvent::OpenEngine]
+        );
+        manager.engine_failed("connection refused", t1, 0.0);
+        assert_eq!(
+            events(&mut manager),
+            [
+                ManagerEvent::Error("connection refused".into()),
+                ManagerEvent::ReconnectError("connection refused".into())
+            ]
+        );
+        let t2 = t1 + Duration::from_millis(2000);
+        assert_eq!(manager.poll_timeout(), Some(t2));
+        manager.handle_timeout(t2, 0.0);
+        assert_eq!(
+            events(&mut manager),
+            [ManagerEvent::ReconnectAttempt(2), ManagerEvent::OpenEngine]
+        );
+        manager.engine_opened(t2);
+        assert_eq!(
+            events(&mut manager),
+            [ManagerEvent::Open, ManagerEvent::Reconnect(2)]
+        );
+        text(&mut manager);
+        server(&mut manager, r#"0{"sid":"B"}"#, t2);
+        events(&mut manager);
+        assert_eq!(text(&mut manager), [r#"2["later"]"#]);
+
+        // Two failures in a row with 2 attempts allowed: reconnect_failed.
+        manager.engine_closed(CloseReason::PingTimeout, t2, 0.0);
+        for _ in 0..2 {
+            let now = manager.poll_timeout().unwrap();
+            manager.handle_timeout(now, 0.0);
+            manager.engine_failed("refused", now, 0.0);
+        }
+        assert!(events(&mut manager).contains(&ManagerEvent::ReconnectFailed));
+        assert_eq!(manager.poll_timeout(), None);
+    }
+
+    #[test]
+    fn server_disconnect_and_refusal_do_not_reconnect() {
+        let t0 = Instant::now();
+        let mut manager = ClientManager::new(ManagerConfig::default());
+        manager.connect("/", empty(), t0);
+        manager.connect("/admin", empty(), t0);
+        manager.engine_opened(t0);
+        server(&mut manager, r#"0{"sid":"A"}"#, t0);
+        server(
+            &mut manager,
+            r#"4/admin,{"message":"no","data":{"code":1}}"#,
+            t0,
+        );
+        let got = events(&mut manager);
+        assert!(
+            got.contains(&socket(
+                "/admin",
+                SocketEvent::ConnectError {
+                    message: "no".into(),
+                    data: Some(
+                        serde_json::from_str::<serde_json::Value>(r#"{"code":1}"#)
+                            .map(|v| crate::proto::value::to_value(&v).unwrap())
+                            .unwrap()
+                    )
+                }
+            ))
+        );
+        server(&mut manager, "1", t0);
+        assert_eq!(
+            events(&mut manager),
+            [
+                socket(
+                    "/",
+                    SocketEvent::Disconnect(ClientDisconnectReason::IoServerDisconnect)
+                ),
+                ManagerEvent::CloseEngine
+            ]
+        );
+        manager.engine_closed(CloseReason::ForcedClose, t0, 0.0);
+        events(&mut manager);
+        assert_eq!(manager.poll_timeout(), None, "no reconnection");
+    }
+
+    #[test]
+    fn recovery_sends_pid_and_last_offset_and_reports_recovered() {
+        let t0 = Instant::now();
+        let mut manager = ClientManager::new(ManagerConfig::default());
+        manager.connect("/", empty(), t0);
+        manager.engine_opened(t0);
+        text(&mut manager);
+        server(&mut manager, r#"0{"sid":"A","pid":"P"}"#, t0);
+        server(&mut manager, r#"2["news",1,"off-1"]"#, t0);
+        events(&mut manager);
+        manager.engine_closed(CloseReason::TransportClose, t0, 0.0);
+        let t1 = manager.poll_timeout().unwrap();
+        manager.handle_timeout(t1, 0.0);
+        manager.engine_opened(t1);
+        assert_eq!(text(&mut manager), [r#"0{"pid":"P","offset":"off-1"}"#]);
+        events(&mut manager);
+        // Missed events arrive before the CONNECT reply and are delivered after it.
+        server(&mut manager, r#"2["news",2,"off-2"]"#, t1);
+        server(&mut manager, r#"0{"sid":"A","pid":"P"}"#, t1);
+        let got = events(&mut manager);
+        assert_eq!(
+            got[0],
+            socket(
+                "/",
+                SocketEvent::Connect {
+                    id: "A".into(),
+                    recovered: true
+                }
+            )
+        );
+        assert!(
+            matches!(&got[1], ManagerEvent::Socket { event: SocketEvent::Event { event, .. }, .. } if event == "news")
+        );
+    }
+}
