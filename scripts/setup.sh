@@ -28,7 +28,6 @@ fi
 [ -d examples/chat/node_modules ] || (cd examples/chat && npm ci --no-audit --no-fund --loglevel=error)
 
 # PyPI peers: python-socketio AsyncClient in a repo-local venv.
-if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
-  .venv/bin/pip install -q --disable-pip-version-check -r tests/interop/python/requirements.txt
-fi
+[ -x .venv/bin/python ] || python3 -m venv .venv
+# Every time: a no-op when the pinned versions are there, and it picks up new pins.
+.venv/bin/pip install -q --disable-pip-version-check -r tests/interop/python/requirements.txt

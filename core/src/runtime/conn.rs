@@ -21,7 +21,9 @@ use crate::proto::engineio::{
     CloseReason, Packet as EnginePacket, SendError, Session, SessionEvent, TextFrame, Transport,
 };
 use crate::proto::recovery::RecoveredSession;
-use crate::proto::socketio::{ConnectionEvent, Packet, Parser, ServerConnection, msgpack};
+use crate::proto::socketio::{
+    ConnectionEvent, Packet, Parser, ProtocolError, ServerConnection, msgpack,
+};
 use crate::proto::value::{Map, Value};
 
 /// What the HTTP request that opened the session looked like (socket.io's `handshake`).
@@ -436,6 +438,14 @@ impl Conn {
             Ok(None) => {}
             Err(error) => {
                 tracing::debug!(sid = %self.sid, %error, "closing connection");
+                // As socket.io: a packet that does not decode is reported to every socket's
+                // `error` handlers (with the parser's message) before the connection closes.
+                if let ProtocolError::Decode(decode) = &error {
+                    let failure = super::packet_middleware::PacketError::new(decode.to_string());
+                    for socket in self.sockets() {
+                        socket.report_error(&failure);
+                    }
+                }
                 self.close(CloseReason::ForcedClose);
             }
         }

@@ -6,6 +6,7 @@
 
 mod ack;
 mod broadcast;
+pub mod client;
 mod config;
 mod conn;
 mod driver;

@@ -127,6 +127,28 @@ async def test_msgpack_invalid_namespace(msgpack_clients, transports):
     assert errors == [{"message": "Invalid namespace"}], f"connect_error payload: {errors}"
 
 
+async def test_msgpack_custom_namespace_and_server_disconnect(msgpack_clients, inbox, transports):
+    observer = await msgpack_clients.connect(msgpack_clients.new(), ["websocket"])
+    sio = msgpack_clients.new()
+    sio.on("welcome", inbox.handler("welcome /custom"), namespace="/custom")
+    reasons = asyncio.Queue()
+    sio.on("disconnect", lambda reason=None: reasons.put_nowait(reason))
+    await msgpack_clients.connect(sio, transports, namespaces=["/", "/custom"])
+    assert await inbox.get("welcome /custom") == ({"id": sio.get_sid("/custom"), "nsp": "/custom"},)
+    assert await ask(sio, "echo", b"\x07", namespace="/custom") == b"\x07"
+    sid = sio.get_sid("/")
+    # the server's DISCONNECT packet is {type: 1, nsp: "/"} (no data key)
+    await sio.emit("server-disconnect")
+    try:
+        reason = await asyncio.wait_for(reasons.get(), WAIT)
+    except asyncio.TimeoutError:
+        raise AssertionError("client disconnect handler did not fire") from None
+    assert reason == "server disconnect"
+    assert await server_disconnect_entry(observer, sid) == {"id": sid, "nsp": "/", "reason": "server namespace disconnect"}
+    assert await ask(sio, "echo", "still here", namespace="/custom") == "still here"
+    assert list(sio.namespaces) == ["/custom"]
+
+
 # What python-socketio's DISCONNECT looks like with the msgpack serializer: the "data" key is
 # always written, as nil.
 PY_MSGPACK_DISCONNECT = b"\x83\xa4type\x01\xa4data\xc0\xa3nsp\xa1/"

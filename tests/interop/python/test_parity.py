@@ -67,18 +67,19 @@ async def test_any_log_prepend_before_any_and_refused_events(clients, inbox, tra
     assert await ask(sio, "echo", 1, 2) == (1, 2)
     await sio.emit("forbidden")
     assert await inbox.get("middleware-error") == ("forbidden event",)
-    assert await ask(sio, "get-any-log") == [
+    first = [
         "prepend:echo", "any:echo",
         "prepend:echo", "any:echo",
         "prepend:forbidden", "any:forbidden",  # catch-all listeners run before socket.use
         "prepend:get-any-log", "any:get-any-log",  # logged before its own ack runs
     ]
+    assert await ask(sio, "get-any-log") == first
     # offAny removes both listeners: off-any itself is logged, nothing after it
     assert await ask(sio, "off-any") is None
     assert await ask(sio, "echo", "late") == "late"
-    log = await ask(sio, "get-any-log")
-    assert log[-4:] == ["prepend:get-any-log", "any:get-any-log", "prepend:off-any", "any:off-any"], log
-    assert len(log) == 10, log
+    await sio.emit("forbidden")
+    assert await inbox.get("middleware-error") == ("forbidden event",), "socket.use still refuses"
+    assert await ask(sio, "get-any-log") == first + ["prepend:off-any", "any:off-any"]
 
 
 async def test_outgoing_log_and_volatile_burst(clients, inbox, transports):
@@ -106,11 +107,15 @@ async def test_outgoing_log_and_volatile_burst(clients, inbox, transports):
 
     await sio.emit("volatile-burst", 5, callback=on_ack)
     await asyncio.wait_for(acked.wait(), WAIT)
-    # between 1 and n bursts, in increasing order, all before the ack (socket.io 4.8.4: exactly
-    # the first one)
+    # the bursts that arrive are a prefix of 0..4, all before the ack (socket.io 4.8.4: exactly
+    # the first one). Over websocket at least the first one arrives. Over polling the transport
+    # is writable only while a GET is pending, and python-engineio issues its next GET after
+    # handling the previous response, concurrently with the POST that carries volatile-burst:
+    # when the POST wins, every burst is dropped (the reference does so about once in 60 runs).
     bursts = [i for kind, i in got[:-1]]
     assert got[-1] == ("ack", ()) and all(kind == "burst" for kind, _ in got[:-1]), got
-    assert 1 <= len(bursts) <= 5 and bursts == list(range(len(bursts))), got
+    at_least = 1 if transports == ["websocket"] else 0
+    assert at_least <= len(bursts) <= 5 and bursts == list(range(len(bursts))), got
     # acks are not events; a volatile emit is logged even when the transport drops it
     assert await ask(sio, "get-outgoing-log") == ["welcome", "middleware-error", "question", "to-me"] + ["burst"] * 5
 
@@ -271,6 +276,7 @@ async def test_disconnect_sockets_close_true(clients, transports):
         assert await server_disconnect_entry(observer, sids[nsp]) == {
             "id": sids[nsp], "nsp": nsp, "reason": "server namespace disconnect",
         }
+
     async def engine_state():
         return target.eio.state
 
@@ -405,6 +411,14 @@ async def test_dynamic_regex_namespace(clients, inbox, transports):
     with pytest.raises(socketio.exceptions.ConnectionError):
         await clients.connect(refused, transports, namespaces=["/dyn-7"], auth={"token": "bad"})
     assert errors == [{"message": "unauthorized", "data": {"code": 401}}]
+    # ... and for a new child, which is removed again before the connect_error is sent
+    refused_new = clients.new()
+    errors_new = []
+    refused_new.on("connect_error", lambda data: errors_new.append(data), namespace="/dyn-8")
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await clients.connect(refused_new, transports, namespaces=["/dyn-8"], auth={"token": "bad"})
+    assert errors_new == [{"message": "unauthorized", "data": {"code": 401}}]
+    assert await list_namespaces(observer) == ["/", "/custom", "/dyn-7"]
     # a name the regex does not match
     invalid = clients.new()
     errors_invalid = []

@@ -60,7 +60,9 @@ pub fn decode(data: &Bytes) -> Result<Packet, DecodeError> {
         None | Some(Value::Null) => None,
         Some(id) => Some(id.as_u64().ok_or(DecodeError::InvalidId)?),
     };
-    let payload = map.shift_remove("data").filter(|d| !d.is_null());
+    // `data: nil` is not `undefined`: the parser refuses it where no data is allowed (a
+    // CONNECT without auth, a DISCONNECT), as npm socket.io-msgpack-parser does.
+    let payload = map.shift_remove("data");
     let data = match (kind, payload) {
         (PacketType::Connect, None) => PacketData::Connect(None),
         (PacketType::Connect, Some(auth @ Value::Object(_))) => PacketData::Connect(Some(auth)),
@@ -132,6 +134,10 @@ mod tests {
         assert!(bad(r#"{"type":2,"nsp":"/","data":"a"}"#).is_err());
         assert!(bad(r#"{"type":2,"nsp":"/","data":["connect"]}"#).is_err());
         assert!(bad(r#"{"type":1,"nsp":"/","data":[1]}"#).is_err());
+        assert!(
+            bad(r#"{"type":1,"nsp":"/","data":null}"#).is_err(),
+            "nil is not undefined"
+        );
         assert!(bad(r#"{"type":3,"nsp":"/","data":[]}"#).is_err());
         assert!(bad(r#"{"type":2,"nsp":"/","data":["a"],"id":-1}"#).is_err());
         assert!(bad(r#"{"type":2,"nsp":"/","data":["a"],"id":1}"#).is_ok());

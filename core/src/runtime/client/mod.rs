@@ -1,0 +1,495 @@
+//! The tokio Socket.IO client: socket.io-client's `io(url, options)`, its `Manager` and
+//! `Socket`, over the sans-IO client state machines of [`crate::proto`].
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), polysocket::client::ClientError> {
+//! use polysocket::client::{self, ClientOptions};
+//!
+//! let socket = client::connect("http://127.0.0.1:3000", ClientOptions::default())?;
+//! socket.on("news", |_, event| println!("news: {:?}", event.args));
+//! socket.wait_connected(std::time::Duration::from_secs(5)).await?;
+//! let answer = socket
+//!     .emit_with_ack("echo", vec![polysocket::Value::from("hi")])
+//!     .await?;
+//! # Ok(()) }
+//! ```
+
+mod driver;
+mod options;
+mod transport;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::{Notify, mpsc, oneshot};
+
+pub use options::ClientOptions;
+
+use crate::proto::socketio::client::ClientDisconnectReason;
+use crate::proto::value::{Value, to_value};
+
+pub use crate::proto::socketio::client::{
+    ClientDisconnectReason as DisconnectReason, ManagerConfig,
+};
+
+/// Why the client could not do what was asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// The URL or an option is invalid.
+    #[error("invalid client options: {0}")]
+    InvalidOptions(String),
+    /// Not connected within the time given.
+    #[error("not connected within {0:?}")]
+    ConnectTimeout(Duration),
+    /// The server refused the namespace (`connect_error`).
+    #[error("connect_error: {0}")]
+    ConnectError(String),
+    /// No acknowledgement in time (socket.io-client's `operation has timed out`).
+    #[error("operation has timed out")]
+    AckTimeout,
+    /// The data did not serialize.
+    #[error("cannot serialize the data: {0}")]
+    Serialize(String),
+    /// The client was closed.
+    #[error("the client is closed")]
+    Closed,
+}
+
+/// An event the server sent, with the means to acknowledge it when it asked for that.
+#[derive(Debug)]
+pub struct IncomingEvent {
+    /// The event name.
+    pub name: String,
+    /// Its arguments.
+    pub args: Vec<Value>,
+    ack: Option<ClientAck>,
+}
+
+impl IncomingEvent {
+    /// Takes the acknowledgement handle, if the server waits for one.
+    pub fn ack(&mut self) -> Option<ClientAck> {
+        self.ack.take()
+    }
+
+    /// The first argument deserialized as `T`.
+    pub fn data<T: serde::de::DeserializeOwned>(&self) -> Result<T, crate::ValueError> {
+        crate::from_value(self.args.first().cloned().unwrap_or_default())
+    }
+}
+
+/// Answers a server's event that asked for an acknowledgement.
+#[derive(Debug)]
+pub struct ClientAck {
+    commands: mpsc::UnboundedSender<Command>,
+    nsp: String,
+    id: u64,
+}
+
+impl ClientAck {
+    /// Acknowledges with these arguments.
+    pub fn send_args(self, args: Vec<Value>) {
+        let _ = self.commands.send(Command::Ack {
+            nsp: self.nsp,
+            id: self.id,
+            args,
+        });
+    }
+
+    /// Acknowledges with one serializable argument.
+    pub fn send(self, data: impl Serialize) -> Result<(), ClientError> {
+        let value = to_value(&data).map_err(|e| ClientError::Serialize(e.to_string()))?;
+        self.send_args(vec![value]);
+        Ok(())
+    }
+}
+
+type EventHandler = Arc<dyn Fn(&ClientSocket, IncomingEvent) + Send + Sync>;
+type AnyHandler = Arc<dyn Fn(&ClientSocket, &str, &[Value]) + Send + Sync>;
+type ConnectHandler = Arc<dyn Fn(&ClientSocket) + Send + Sync>;
+type ErrorHandler = Arc<dyn Fn(&ClientSocket, &str, Option<&Value>) + Send + Sync>;
+type DisconnectHandler = Arc<dyn Fn(&ClientSocket, ClientDisconnectReason) + Send + Sync>;
+type ManagerHandler = Arc<dyn Fn(&ManagerNotice) + Send + Sync>;
+
+/// What the manager reports to [`Client::on_manager_event`] (socket.io-client's manager
+/// events).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ManagerNotice {
+    /// `open`.
+    Open,
+    /// `close` with the reason.
+    Close(ClientDisconnectReason),
+    /// `error`.
+    Error(String),
+    /// `reconnect_attempt` (1-based).
+    ReconnectAttempt(u32),
+    /// `reconnect` after that many attempts.
+    Reconnect(u32),
+    /// `reconnect_error`.
+    ReconnectError(String),
+    /// `reconnect_failed`.
+    ReconnectFailed,
+}
+
+#[derive(Default)]
+struct SocketHandlers {
+    events: HashMap<String, EventHandler>,
+    any: Vec<AnyHandler>,
+    any_outgoing: Vec<AnyHandler>,
+    connect: Vec<ConnectHandler>,
+    connect_error: Vec<ErrorHandler>,
+    disconnect: Vec<DisconnectHandler>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct SocketStatus {
+    connected: bool,
+    id: Option<String>,
+    recovered: bool,
+    last_error: Option<String>,
+}
+
+/// Where the answer to an emit with ack goes.
+type AckReply = oneshot::Sender<Result<Vec<Value>, ClientError>>;
+
+/// What the API asks the driver task to do.
+#[derive(Debug)]
+enum Command {
+    Connect {
+        nsp: String,
+    },
+    Disconnect {
+        nsp: String,
+    },
+    Emit {
+        nsp: String,
+        event: String,
+        args: Vec<Value>,
+        ack: Option<(Duration, AckReply)>,
+        volatile: bool,
+    },
+    Ack {
+        nsp: String,
+        id: u64,
+        args: Vec<Value>,
+    },
+    Close,
+}
+
+struct Shared {
+    commands: mpsc::UnboundedSender<Command>,
+    options: ClientOptions,
+    handlers: Mutex<HashMap<String, SocketHandlers>>,
+    status: Mutex<HashMap<String, SocketStatus>>,
+    status_changed: Notify,
+    manager_handlers: Mutex<Vec<ManagerHandler>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A connection to a server, shared by the sockets of several namespaces
+/// (socket.io-client's `Manager`). Cheap to clone. The connection runs on a task of its
+/// own; it ends when every handle is dropped or [`Client::close`] is called.
+#[derive(Clone)]
+pub struct Client {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").finish_non_exhaustive()
+    }
+}
+
+/// socket.io-client's `io(url, options)`: a new [`Client`] for the server at `url`
+/// (`http://host:port/namespace`) and its socket for the URL's namespace, connecting at
+/// once unless `auto_connect` is off. Needs a tokio runtime.
+pub fn connect(url: &str, options: ClientOptions) -> Result<ClientSocket, ClientError> {
+    let (client, nsp) = Client::new(url, options)?;
+    Ok(client.socket(&nsp))
+}
+
+impl Client {
+    /// A client for `url`; also returns the namespace named in the URL (`/` by default).
+    pub fn new(url: &str, options: ClientOptions) -> Result<(Client, String), ClientError> {
+        let (endpoint, nsp) =
+            options::Endpoint::parse(url, &options).map_err(ClientError::InvalidOptions)?;
+        if options.transports.is_empty() {
+            return Err(ClientError::InvalidOptions("no transport".to_owned()));
+        }
+        let (commands, receiver) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            commands,
+            options,
+            handlers: Mutex::new(HashMap::new()),
+            status: Mutex::new(HashMap::new()),
+            status_changed: Notify::new(),
+            manager_handlers: Mutex::new(Vec::new()),
+        });
+        tokio::spawn(driver::run(
+            Arc::downgrade(&shared),
+            Arc::new(endpoint),
+            receiver,
+        ));
+        Ok((Client { shared }, nsp))
+    }
+
+    /// The socket of namespace `nsp` over this connection (`manager.socket(nsp)`),
+    /// connecting at once unless `auto_connect` is off.
+    pub fn socket(&self, nsp: &str) -> ClientSocket {
+        let nsp = if nsp.starts_with('/') {
+            nsp.to_owned()
+        } else {
+            format!("/{nsp}")
+        };
+        let socket = ClientSocket {
+            client: self.clone(),
+            nsp,
+        };
+        if self.shared.options.auto_connect {
+            socket.connect();
+        }
+        socket
+    }
+
+    /// Listens to the manager's events (`open`, `close`, `reconnect_attempt`, ...).
+    pub fn on_manager_event(&self, handler: impl Fn(&ManagerNotice) + Send + Sync + 'static) {
+        lock(&self.shared.manager_handlers).push(Arc::new(handler));
+    }
+
+    /// Closes the connection and stops reconnecting.
+    pub fn close(&self) {
+        let _ = self.shared.commands.send(Command::Close);
+    }
+}
+
+/// One namespace's socket (socket.io-client's `Socket`). Cheap to clone.
+#[derive(Clone)]
+pub struct ClientSocket {
+    client: Client,
+    nsp: String,
+}
+
+impl std::fmt::Debug for ClientSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientSocket")
+            .field("nsp", &self.nsp)
+            .field("id", &self.id())
+            .finish()
+    }
+}
+
+impl ClientSocket {
+    /// The namespace.
+    pub fn nsp(&self) -> &str {
+        &self.nsp
+    }
+
+    /// The connection this socket uses.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    fn status(&self) -> SocketStatus {
+        lock(&self.client.shared.status)
+            .get(&self.nsp)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The socket id while connected.
+    pub fn id(&self) -> Option<String> {
+        self.status().id.filter(|_| self.connected())
+    }
+
+    /// Whether the socket is connected.
+    pub fn connected(&self) -> bool {
+        self.status().connected
+    }
+
+    /// Whether the last connection recovered the previous session (connection state
+    /// recovery).
+    pub fn recovered(&self) -> bool {
+        self.status().recovered
+    }
+
+    /// Connects (or reconnects after [`ClientSocket::disconnect`]).
+    pub fn connect(&self) {
+        let _ = self.client.shared.commands.send(Command::Connect {
+            nsp: self.nsp.clone(),
+        });
+    }
+
+    /// Disconnects this socket (`io client disconnect`); the connection closes when no
+    /// socket uses it any more.
+    pub fn disconnect(&self) {
+        let _ = self.client.shared.commands.send(Command::Disconnect {
+            nsp: self.nsp.clone(),
+        });
+    }
+
+    /// Waits until the socket is connected; fails on `connect_error` or after `timeout`.
+    pub async fn wait_connected(&self, timeout: Duration) -> Result<(), ClientError> {
+        let shared = &self.client.shared;
+        let wait = async {
+            loop {
+                let changed = shared.status_changed.notified();
+                let mut changed = std::pin::pin!(changed);
+                changed.as_mut().enable();
+                let status = self.status();
+                if status.connected {
+                    return Ok(());
+                }
+                if let Some(error) = status.last_error {
+                    return Err(ClientError::ConnectError(error));
+                }
+                changed.await;
+            }
+        };
+        tokio::time::timeout(timeout, wait)
+            .await
+            .map_err(|_| ClientError::ConnectTimeout(timeout))?
+    }
+
+    fn handlers(&self) -> std::sync::MutexGuard<'_, HashMap<String, SocketHandlers>> {
+        lock(&self.client.shared.handlers)
+    }
+
+    /// Handles event `event` from the server (replacing an earlier handler of it).
+    pub fn on(
+        &self,
+        event: impl Into<String>,
+        handler: impl Fn(&ClientSocket, IncomingEvent) + Send + Sync + 'static,
+    ) {
+        self.handlers()
+            .entry(self.nsp.clone())
+            .or_default()
+            .events
+            .insert(event.into(), Arc::new(handler));
+    }
+
+    /// Removes the handler of `event`.
+    pub fn off(&self, event: &str) {
+        if let Some(handlers) = self.handlers().get_mut(&self.nsp) {
+            handlers.events.remove(event);
+        }
+    }
+
+    /// Listens to every event from the server (`onAny`).
+    pub fn on_any(&self, handler: impl Fn(&ClientSocket, &str, &[Value]) + Send + Sync + 'static) {
+        self.handlers()
+            .entry(self.nsp.clone())
+            .or_default()
+            .any
+            .push(Arc::new(handler));
+    }
+
+    /// Listens to every event this socket emits (`onAnyOutgoing`).
+    pub fn on_any_outgoing(
+        &self,
+        handler: impl Fn(&ClientSocket, &str, &[Value]) + Send + Sync + 'static,
+    ) {
+        self.handlers()
+            .entry(self.nsp.clone())
+            .or_default()
+            .any_outgoing
+            .push(Arc::new(handler));
+    }
+
+    /// Called on every (re)connection (`connect`).
+    pub fn on_connect(&self, handler: impl Fn(&ClientSocket) + Send + Sync + 'static) {
+        self.handlers()
+            .entry(self.nsp.clone())
+            .or_default()
+            .connect
+            .push(Arc::new(handler));
+    }
+
+    /// Called when the connection is refused (`connect_error`), with the message and data.
+    pub fn on_connect_error(
+        &self,
+        handler: impl Fn(&ClientSocket, &str, Option<&Value>) + Send + Sync + 'static,
+    ) {
+        self.handlers()
+            .entry(self.nsp.clone())
+            .or_default()
+            .connect_error
+            .push(Arc::new(handler));
+    }
+
+    /// Called on every disconnection, with socket.io-client's reason (`disconnect`).
+    pub fn on_disconnect(
+        &self,
+        handler: impl Fn(&ClientSocket, ClientDisconnectReason) + Send + Sync + 'static,
+    ) {
+        self.handlers()
+            .entry(self.nsp.clone())
+            .or_default()
+            .disconnect
+            .push(Arc::new(handler));
+    }
+
+    /// Emits `event` with one serializable argument. While disconnected it waits in the
+    /// send buffer and goes out once connected.
+    pub fn emit(&self, event: &str, data: impl Serialize) -> Result<(), ClientError> {
+        let value = to_value(&data).map_err(|e| ClientError::Serialize(e.to_string()))?;
+        self.emit_args(event, vec![value])
+    }
+
+    /// Emits `event` with any number of arguments.
+    pub fn emit_args(&self, event: &str, args: Vec<Value>) -> Result<(), ClientError> {
+        self.send_emit(event, args, None, false)
+    }
+
+    /// Emits `event`, dropped unless the socket is connected (`volatile`).
+    pub fn emit_volatile(&self, event: &str, args: Vec<Value>) -> Result<(), ClientError> {
+        self.send_emit(event, args, None, true)
+    }
+
+    fn send_emit(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+        ack: Option<(Duration, AckReply)>,
+        volatile: bool,
+    ) -> Result<(), ClientError> {
+        self.client
+            .shared
+            .commands
+            .send(Command::Emit {
+                nsp: self.nsp.clone(),
+                event: event.to_owned(),
+                args,
+                ack,
+                volatile,
+            })
+            .map_err(|_| ClientError::Closed)
+    }
+
+    /// Emits `event` and waits for the server's acknowledgement, up to the `ack_timeout`
+    /// option (socket.io-client's `emitWithAck`).
+    pub async fn emit_with_ack(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+    ) -> Result<Vec<Value>, ClientError> {
+        let timeout = self.client.shared.options.ack_timeout;
+        self.emit_with_ack_timeout(event, args, timeout).await
+    }
+
+    /// Emits `event` and waits up to `timeout` for the acknowledgement
+    /// (`socket.timeout(ms).emitWithAck(..)`).
+    pub async fn emit_with_ack_timeout(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+        timeout: Duration,
+    ) -> Result<Vec<Value>, ClientError> {
+        let (tx, rx) = oneshot::channel();
+        self.send_emit(event, args, Some((timeout, tx)), false)?;
+        rx.await.unwrap_or(Err(ClientError::Closed))
+    }
+}

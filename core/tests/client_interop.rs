@@ -1,0 +1,405 @@
+//! The native client against npm `socket.io` 4.8 (`tests/interop/reference-server.js`, the
+//! server of `tests/interop/CONTRACT.md`) over real sockets, with each transport setup.
+//! Needs `node` and `tests/interop/node_modules` (`scripts/setup.sh` installs them).
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use polysocket::client::{self, ClientError, ClientOptions, ClientSocket, DisconnectReason};
+use polysocket::{Transport, Value};
+use tokio::io::{AsyncBufReadExt as _, BufReader};
+use tokio::process::{Child, Command};
+
+const WAIT: Duration = Duration::from_secs(5);
+
+/// A `connect_error`'s message and data.
+type ConnectErrorSeen = (String, Option<Value>);
+
+/// A running reference server; killed on drop.
+struct NodeServer {
+    child: Child,
+    port: u16,
+}
+
+impl NodeServer {
+    async fn start(env: &[(&str, &str)]) -> NodeServer {
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/interop/reference-server.js"
+        );
+        let mut command = Command::new("node");
+        command
+            .arg(script)
+            .env("PORT", "0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command
+            .spawn()
+            .expect("node runs (scripts/setup.sh installs it)");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let port = tokio::time::timeout(Duration::from_secs(10), async {
+            while let Some(line) = lines.next_line().await.expect("read stdout") {
+                if let Some(port) = line.strip_prefix("LISTENING ") {
+                    return port.trim().parse::<u16>().expect("port");
+                }
+            }
+            panic!("the reference server exited before listening");
+        })
+        .await
+        .expect("the reference server listens within 10 s");
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        NodeServer { child, port }
+    }
+
+    fn url(&self, nsp: &str) -> String {
+        format!("http://127.0.0.1:{}{nsp}", self.port)
+    }
+}
+
+impl Drop for NodeServer {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+fn setups() -> [(&'static str, Vec<Transport>); 3] {
+    [
+        ("websocket", vec![Transport::WebSocket]),
+        ("polling", vec![Transport::Polling]),
+        (
+            "polling+upgrade",
+            vec![Transport::Polling, Transport::WebSocket],
+        ),
+    ]
+}
+
+fn options(transports: &[Transport]) -> ClientOptions {
+    ClientOptions {
+        transports: transports.to_vec(),
+        ack_timeout: WAIT,
+        ..ClientOptions::default()
+    }
+}
+
+fn json(text: &str) -> Value {
+    let value: serde_json::Value = serde_json::from_str(text).expect("JSON");
+    polysocket::to_value(&value).expect("value")
+}
+
+/// Collects the arguments of every `event` the socket receives.
+fn collect(socket: &ClientSocket, event: &str) -> Arc<Mutex<Vec<Vec<Value>>>> {
+    let got: Arc<Mutex<Vec<Vec<Value>>>> = Arc::default();
+    let sink = got.clone();
+    socket.on(event, move |_, event| sink.lock().unwrap().push(event.args));
+    got
+}
+
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    tokio::time::timeout(WAIT, async {
+        while !done() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{what} within {WAIT:?}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_acks_binary_and_namespaces_over_each_transport() {
+    let server = NodeServer::start(&[]).await;
+    for (name, transports) in setups() {
+        let mut opts = options(&transports);
+        opts.auth = json(r#"{"token":"t-1"}"#);
+        let socket = client::connect(&server.url("/"), opts).unwrap();
+        let welcome = collect(&socket, "welcome");
+        socket.wait_connected(WAIT).await.unwrap();
+        until("welcome", || !welcome.lock().unwrap().is_empty()).await;
+        let id = socket.id().expect("id");
+        assert_eq!(
+            welcome.lock().unwrap()[0],
+            vec![json(&format!(
+                r#"{{"id":"{id}","auth":{{"token":"t-1"}}}}"#
+            ))],
+            "{name}"
+        );
+
+        // An ack with binary nested in the arguments.
+        let bytes = Value::Binary(bytes::Bytes::from_static(&[0, 1, 2, 255]));
+        let mut nested = polysocket::Map::new();
+        nested.insert("file".into(), bytes.clone());
+        let args = vec![Value::from("text"), Value::Object(nested), bytes];
+        let answer = socket.emit_with_ack("echo", args.clone()).await.unwrap();
+        assert_eq!(answer, args, "{name}");
+
+        // Without ack the server emits the event back.
+        let echoed = collect(&socket, "echo");
+        socket.emit("echo", "plain").unwrap();
+        until("echo back", || !echoed.lock().unwrap().is_empty()).await;
+        assert_eq!(echoed.lock().unwrap()[0], vec![Value::from("plain")]);
+
+        // The server's own emitWithAck, answered by a client handler.
+        socket.on("question", |_, mut event| {
+            let answer = json(r#"{"answered":true}"#);
+            if let Some(ack) = event.ack() {
+                ack.send_args(vec![answer]);
+            }
+        });
+        let answer = socket
+            .emit_with_ack("ask-client", vec![Value::from(1)])
+            .await;
+        assert_eq!(
+            answer.unwrap(),
+            vec![json(r#"{"answered":true}"#)],
+            "{name}"
+        );
+
+        // A second namespace multiplexed on the same connection.
+        let custom = socket.client().socket("/custom");
+        let welcome = collect(&custom, "welcome");
+        custom.wait_connected(WAIT).await.unwrap();
+        until("custom welcome", || !welcome.lock().unwrap().is_empty()).await;
+        let custom_id = custom.id().unwrap();
+        assert_ne!(custom_id, id);
+        assert_eq!(
+            welcome.lock().unwrap()[0],
+            vec![json(&format!(r#"{{"id":"{custom_id}","nsp":"/custom"}}"#))]
+        );
+
+        // Rooms through the server.
+        let rooms = socket
+            .emit_with_ack("join", vec![Value::from("r1")])
+            .await
+            .unwrap();
+        let mut expected = vec![id.clone(), "r1".to_owned()];
+        expected.sort();
+        assert_eq!(
+            rooms,
+            vec![Value::Array(
+                expected.into_iter().map(Value::from).collect()
+            )]
+        );
+        socket.client().close();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_and_disconnect_reasons() {
+    let server = NodeServer::start(&[]).await;
+    for (name, transports) in setups() {
+        let mut opts = options(&transports);
+        opts.auth = json(r#"{"token":"bad"}"#);
+        let refused = client::connect(&server.url("/"), opts).unwrap();
+        let errors: Arc<Mutex<Vec<ConnectErrorSeen>>> = Arc::default();
+        let sink = errors.clone();
+        refused.on_connect_error(move |_, message, data| {
+            sink.lock()
+                .unwrap()
+                .push((message.to_owned(), data.cloned()));
+        });
+        assert_eq!(
+            refused.wait_connected(WAIT).await,
+            Err(ClientError::ConnectError("unauthorized".into())),
+            "{name}"
+        );
+        assert_eq!(
+            errors.lock().unwrap()[0],
+            ("unauthorized".to_owned(), Some(json(r#"{"code":401}"#)))
+        );
+        refused.client().close();
+
+        let nowhere = client::connect(&server.url("/nowhere"), options(&transports)).unwrap();
+        assert_eq!(
+            nowhere.wait_connected(WAIT).await,
+            Err(ClientError::ConnectError("Invalid namespace".into()))
+        );
+        nowhere.client().close();
+
+        // `socket.disconnect()` on the server: no reconnection.
+        let socket = client::connect(&server.url("/"), options(&transports)).unwrap();
+        let reasons: Arc<Mutex<Vec<DisconnectReason>>> = Arc::default();
+        let sink = reasons.clone();
+        socket.on_disconnect(move |_, reason| sink.lock().unwrap().push(reason));
+        socket.wait_connected(WAIT).await.unwrap();
+        socket.emit_args("server-disconnect", vec![]).unwrap();
+        until("io server disconnect", || {
+            !reasons.lock().unwrap().is_empty()
+        })
+        .await;
+        assert_eq!(
+            *reasons.lock().unwrap(),
+            [DisconnectReason::IoServerDisconnect],
+            "{name}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!socket.connected());
+        socket.client().close();
+
+        // `socket.disconnect(true)`: DISCONNECT first, so `io server disconnect` too.
+        let socket = client::connect(&server.url("/"), options(&transports)).unwrap();
+        let reasons: Arc<Mutex<Vec<DisconnectReason>>> = Arc::default();
+        let sink = reasons.clone();
+        socket.on_disconnect(move |_, reason| sink.lock().unwrap().push(reason));
+        socket.wait_connected(WAIT).await.unwrap();
+        socket.emit_args("server-close", vec![]).unwrap();
+        until("io server disconnect", || {
+            !reasons.lock().unwrap().is_empty()
+        })
+        .await;
+        assert_eq!(
+            *reasons.lock().unwrap(),
+            [DisconnectReason::IoServerDisconnect]
+        );
+        socket.client().close();
+
+        // `socket.conn.close()`: the connection drops, the client reconnects.
+        let mut opts = options(&transports);
+        opts.manager.reconnection_delay = Duration::from_millis(100);
+        opts.manager.randomization_factor = 0.0;
+        let socket = client::connect(&server.url("/"), opts).unwrap();
+        let reasons: Arc<Mutex<Vec<DisconnectReason>>> = Arc::default();
+        let sink = reasons.clone();
+        socket.on_disconnect(move |_, reason| sink.lock().unwrap().push(reason));
+        let connects = Arc::new(Mutex::new(0));
+        let counter = connects.clone();
+        socket.on_connect(move |_| *counter.lock().unwrap() += 1);
+        socket.wait_connected(WAIT).await.unwrap();
+        socket.emit_args("kill-transport", vec![]).unwrap();
+        until(&format!("transport close ({name})"), || {
+            !reasons.lock().unwrap().is_empty()
+        })
+        .await;
+        assert_eq!(*reasons.lock().unwrap(), [DisconnectReason::TransportClose]);
+        until("reconnected", || *connects.lock().unwrap() == 2).await;
+        assert!(socket.connected());
+        socket.client().close();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_state_recovery_with_the_node_server() {
+    let server = NodeServer::start(&[("RECOVERY", "1")]).await;
+    for (name, transports) in setups() {
+        let mut opts = options(&transports);
+        opts.manager.reconnection_delay = Duration::from_millis(300);
+        opts.manager.randomization_factor = 0.0;
+        let socket = client::connect(&server.url("/"), opts).unwrap();
+        socket.wait_connected(WAIT).await.unwrap();
+        assert!(!socket.recovered());
+        let first_id = socket.id().unwrap();
+        let room = format!("rec-{name}");
+        socket
+            .emit_with_ack("join", vec![Value::from(room.as_str())])
+            .await
+            .unwrap();
+        let observer = client::connect(&server.url("/"), options(&transports)).unwrap();
+        observer.wait_connected(WAIT).await.unwrap();
+
+        let missed = collect(&socket, "missed");
+        let down = Arc::new(Mutex::new(false));
+        let flag = down.clone();
+        socket.on_disconnect(move |_, _| *flag.lock().unwrap() = true);
+        socket.emit_args("kill-transport", vec![]).unwrap();
+        until("disconnected", || *down.lock().unwrap()).await;
+        observer
+            .emit_with_ack(
+                "to-room",
+                vec![
+                    Value::from(room.as_str()),
+                    Value::from("missed"),
+                    Value::from(7),
+                ],
+            )
+            .await
+            .unwrap();
+        until("recovered", || socket.connected()).await;
+        assert!(socket.recovered(), "{name}");
+        assert_eq!(socket.id().unwrap(), first_id);
+        until("missed event", || !missed.lock().unwrap().is_empty()).await;
+        let got = missed.lock().unwrap()[0].clone();
+        assert_eq!(got[0], Value::from(7), "{name}: {got:?}");
+        assert!(
+            matches!(got.get(1), Some(Value::String(_))),
+            "the offset follows"
+        );
+        socket.client().close();
+        observer.client().close();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnects_after_the_server_restarts_on_the_same_port() {
+    let first = NodeServer::start(&[]).await;
+    let port = first.port.to_string();
+    let mut opts = options(&[Transport::WebSocket]);
+    opts.manager.reconnection_delay = Duration::from_millis(200);
+    opts.manager.reconnection_delay_max = Duration::from_millis(400);
+    let socket = client::connect(&first.url("/"), opts).unwrap();
+    let notices: Arc<Mutex<Vec<client::ManagerNotice>>> = Arc::default();
+    let sink = notices.clone();
+    socket
+        .client()
+        .on_manager_event(move |notice| sink.lock().unwrap().push(notice.clone()));
+    socket.wait_connected(WAIT).await.unwrap();
+    let first_id = socket.id().unwrap();
+    drop(first);
+    until("disconnected", || !socket.connected()).await;
+    // Let an attempt fail while nothing listens, then come back on the same port.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let _second = NodeServer::start(&[("PORT", port.as_str())]).await;
+    until("reconnected", || socket.connected()).await;
+    assert_ne!(socket.id().unwrap(), first_id);
+    let notices = notices.lock().unwrap().clone();
+    assert!(
+        notices
+            .iter()
+            .any(|n| matches!(n, client::ManagerNotice::ReconnectAttempt(_))),
+        "{notices:?}"
+    );
+    assert!(
+        notices
+            .iter()
+            .any(|n| matches!(n, client::ManagerNotice::Reconnect(_))),
+        "{notices:?}"
+    );
+    // Emits made while away were buffered and go out now.
+    let answer = socket
+        .emit_with_ack("echo", vec![Value::from("after restart")])
+        .await
+        .unwrap();
+    assert_eq!(answer, vec![Value::from("after restart")]);
+}
+
+/// The client against polysocket's own server: many short connections over each setup, so
+/// that connects land at every point of the polling→websocket upgrade.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_short_connections_to_a_polysocket_server_across_the_upgrade() {
+    let io = polysocket::Server::new();
+    io.on_connection(|socket| {
+        let _ = socket.emit("welcome", socket.id());
+        socket.on("echo", |_, mut event| {
+            if let Some(ack) = event.ack() {
+                let _ = ack.send_args(event.args);
+            }
+        });
+    });
+    let addr = io.listen("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{addr}");
+    for (name, transports) in setups() {
+        for round in 0..20 {
+            let socket = client::connect(&url, options(&transports)).unwrap();
+            socket.wait_connected(WAIT).await.unwrap();
+            let answer = socket
+                .emit_with_ack("echo", vec![Value::from(round)])
+                .await
+                .unwrap_or_else(|e| panic!("{name} round {round}: {e}"));
+            assert_eq!(answer, vec![Value::from(round)]);
+            socket.client().close();
+        }
+    }
+}
