@@ -17,7 +17,7 @@ mod de;
 mod msgpack;
 mod ser;
 
-pub use msgpack::{MsgpackError, read_msgpack, write_msgpack};
+pub use msgpack::{MsgpackError, read_msgpack, read_msgpack_fields, write_msgpack};
 pub use ser::to_value;
 
 /// An ordered string-keyed map, the payload of [`Value::Object`].

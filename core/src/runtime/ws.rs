@@ -176,8 +176,11 @@ pub(crate) async fn write_all(
     ws: &mut WsStream,
     packets: Vec<Packet>,
 ) -> Result<(), tungstenite::Error> {
+    // As engine.io, a server-side close over WebSocket is the close frame alone (the `1`
+    // packet is for long-polling): python-socketio reports the two differently.
     let mut messages = packets
         .into_iter()
+        .filter(|packet| *packet != Packet::Close)
         .filter_map(|packet| to_message(packet.to_ws_frame()));
     if let Some(first) = messages.next() {
         ws.send(first).await?;

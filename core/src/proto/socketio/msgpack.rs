@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use super::packet::{Packet, PacketData, PacketType};
 use super::parser::{DecodeError, RESERVED_EVENTS};
-use crate::proto::value::{Map, Value, read_msgpack, write_msgpack};
+use crate::proto::value::{Map, Value, read_msgpack_fields, write_msgpack};
 
 /// Encodes `packet` as `socket.io-msgpack-parser` does.
 pub fn encode(packet: &Packet) -> Bytes {
@@ -42,10 +42,12 @@ pub fn encode(packet: &Packet) -> Bytes {
 /// string namespace, the payload shape of the type, an integer id), plus the default
 /// parser's rule that an event is named by a string that is not reserved.
 pub fn decode(data: &Bytes) -> Result<Packet, DecodeError> {
-    let Value::Object(mut map) = read_msgpack(data).map_err(|_| DecodeError::InvalidPayload)?
-    else {
-        return Err(DecodeError::InvalidPayload);
-    };
+    let fields = read_msgpack_fields(data).map_err(|_| DecodeError::InvalidPayload)?;
+    // `undefined` fields are as good as absent; `null` ones are not.
+    let mut map: Map = fields
+        .into_iter()
+        .filter_map(|(key, value)| value.map(|v| (key, v)))
+        .collect();
     let kind = map
         .get("type")
         .and_then(Value::as_u64)
@@ -142,5 +144,9 @@ mod tests {
         assert!(bad(r#"{"type":2,"nsp":"/","data":["a"],"id":-1}"#).is_err());
         assert!(bad(r#"{"type":2,"nsp":"/","data":["a"],"id":1}"#).is_ok());
         assert!(decode(&Bytes::from_static(b"\xc1")).is_err());
+        // notepack's `undefined` (fixext 1, type 0) counts as absent: a CONNECT without auth.
+        let undefined_data =
+            Bytes::from_static(b"\x83\xa4type\x00\xa4data\xd4\x00\x00\xa3nsp\xa1/");
+        assert_eq!(decode(&undefined_data).unwrap(), Packet::connect("/", None));
     }
 }

@@ -161,6 +161,36 @@ pub fn read_msgpack(input: &Bytes) -> Result<Value, MsgpackError> {
     Ok(value)
 }
 
+/// Decodes a MessagePack map that spans all of `input` into its fields, in order; a field
+/// whose value is notepack's `undefined` comes back as `None` (unlike `null`), which the
+/// Socket.IO packet checks tell apart.
+pub fn read_msgpack_fields(input: &Bytes) -> Result<Vec<(String, Option<Value>)>, MsgpackError> {
+    let mut reader = Reader { input, pos: 0 };
+    let tag = reader.byte()?;
+    let n = match tag {
+        0x80..=0x8f => usize::from(tag & 0x0f),
+        0xde => reader.uint(2)? as usize,
+        0xdf => reader.uint(4)? as usize,
+        other => return Err(MsgpackError::InvalidType(other)),
+    };
+    if n > input.len() / 2 {
+        return Err(MsgpackError::UnexpectedEnd);
+    }
+    let mut fields = Vec::with_capacity(n);
+    for _ in 0..n {
+        let Value::String(key) = reader.value(1)? else {
+            return Err(MsgpackError::NonStringKey);
+        };
+        let undefined = input.get(reader.pos..reader.pos + 3) == Some(&[0xd4, 0x00, 0x00][..]);
+        let value = reader.value(1)?;
+        fields.push((key, (!undefined).then_some(value)));
+    }
+    if reader.pos != input.len() {
+        return Err(MsgpackError::TrailingBytes);
+    }
+    Ok(fields)
+}
+
 struct Reader<'a> {
     input: &'a Bytes,
     pos: usize,
