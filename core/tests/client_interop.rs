@@ -1,6 +1,7 @@
 //! The native client against npm `socket.io` 4.8 (`tests/interop/reference-server.js`, the
-//! server of `tests/interop/CONTRACT.md`) over real sockets, with each transport setup.
-//! Needs `node` and `tests/interop/node_modules` (`scripts/setup.sh` installs them).
+//! server of `tests/interop/CONTRACT.md`) and PyPI python-socketio's AsyncServer
+//! (`tests/interop/servers/python_server.py`) over real sockets, with each transport setup.
+//! Needs `node`, `tests/interop/node_modules` and `.venv` (`scripts/setup.sh` installs them).
 
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -16,19 +17,34 @@ const WAIT: Duration = Duration::from_secs(5);
 /// A `connect_error`'s message and data.
 type ConnectErrorSeen = (String, Option<Value>);
 
-/// A running reference server; killed on drop.
+/// A running foreign server (npm socket.io or python-socketio); killed on drop.
 struct NodeServer {
     child: Child,
     port: u16,
 }
 
 impl NodeServer {
+    /// `tests/interop/reference-server.js` with `env`.
     async fn start(env: &[(&str, &str)]) -> NodeServer {
         let script = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../tests/interop/reference-server.js"
         );
-        let mut command = Command::new("node");
+        NodeServer::spawn("node", script, env).await
+    }
+
+    /// python-socketio's AsyncServer, run by the repository's `.venv`.
+    async fn start_python() -> NodeServer {
+        let python = concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv/bin/python");
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/interop/servers/python_server.py"
+        );
+        NodeServer::spawn(python, script, &[]).await
+    }
+
+    async fn spawn(program: &str, script: &str, env: &[(&str, &str)]) -> NodeServer {
+        let mut command = Command::new(program);
         command
             .arg(script)
             .env("PORT", "0")
@@ -40,7 +56,7 @@ impl NodeServer {
         }
         let mut child = command
             .spawn()
-            .expect("node runs (scripts/setup.sh installs it)");
+            .unwrap_or_else(|e| panic!("{program} runs (scripts/setup.sh installs it): {e}"));
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let port = tokio::time::timeout(Duration::from_secs(10), async {
@@ -49,10 +65,10 @@ impl NodeServer {
                     return port.trim().parse::<u16>().expect("port");
                 }
             }
-            panic!("the reference server exited before listening");
+            panic!("{script} exited before listening");
         })
         .await
-        .expect("the reference server listens within 10 s");
+        .unwrap_or_else(|_| panic!("{script} listens within 10 s"));
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         NodeServer { child, port }
     }
@@ -401,5 +417,106 @@ async fn many_short_connections_to_a_polysocket_server_across_the_upgrade() {
             assert_eq!(answer, vec![Value::from(round)]);
             socket.client().close();
         }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn against_a_python_socketio_server() {
+    let server = NodeServer::start_python().await;
+    for (name, transports) in setups() {
+        let mut opts = options(&transports);
+        opts.auth = json(r#"{"token":"py"}"#);
+        let socket = client::connect(&server.url("/"), opts).unwrap();
+        // python-socketio emits `welcome` from its connect handler, before the CONNECT
+        // reply: the client holds it until it is connected.
+        let welcome = collect(&socket, "welcome");
+        socket.wait_connected(WAIT).await.unwrap();
+        until("welcome", || !welcome.lock().unwrap().is_empty()).await;
+        let id = socket.id().unwrap();
+        assert_eq!(
+            welcome.lock().unwrap()[0],
+            vec![json(&format!(r#"{{"id":"{id}","auth":{{"token":"py"}}}}"#))],
+            "{name}"
+        );
+
+        let bytes = Value::Binary(bytes::Bytes::from_static(b"\x00py\xff"));
+        let mut nested = polysocket::Map::new();
+        nested.insert("blob".into(), bytes.clone());
+        let args = vec![Value::from(1.5), Value::Object(nested), bytes];
+        assert_eq!(
+            socket.emit_with_ack("echo", args.clone()).await.unwrap(),
+            args,
+            "{name}"
+        );
+
+        let echoed = collect(&socket, "echo");
+        socket
+            .emit_args("echo", vec![Value::from("back"), Value::from("no-ack")])
+            .unwrap();
+        until("echo back", || !echoed.lock().unwrap().is_empty()).await;
+        assert_eq!(
+            echoed.lock().unwrap()[0],
+            vec![Value::Array(vec![Value::from("back")])]
+        );
+
+        socket.on("question", |_, mut event| {
+            let n = event.args.first().and_then(Value::as_u64).unwrap_or(0);
+            if let Some(ack) = event.ack() {
+                ack.send_args(vec![Value::from(n * 2)]);
+            }
+        });
+        assert_eq!(
+            socket
+                .emit_with_ack("ask-client", vec![Value::from(21)])
+                .await
+                .unwrap(),
+            vec![Value::from(42)],
+            "{name}"
+        );
+
+        let custom = socket.client().socket("/custom");
+        let custom_welcome = collect(&custom, "welcome");
+        custom.wait_connected(WAIT).await.unwrap();
+        until("custom welcome", || {
+            !custom_welcome.lock().unwrap().is_empty()
+        })
+        .await;
+
+        let rooms = socket
+            .emit_with_ack("join", vec![Value::from("py-room")])
+            .await
+            .unwrap();
+        let mut expected = vec![id.clone(), "py-room".to_owned()];
+        expected.sort();
+        assert_eq!(
+            rooms,
+            vec![Value::Array(
+                expected.into_iter().map(Value::from).collect()
+            )]
+        );
+
+        let reasons: Arc<Mutex<Vec<DisconnectReason>>> = Arc::default();
+        let sink = reasons.clone();
+        socket.on_disconnect(move |_, reason| sink.lock().unwrap().push(reason));
+        socket.emit_args("server-disconnect", vec![]).unwrap();
+        until("io server disconnect", || {
+            !reasons.lock().unwrap().is_empty()
+        })
+        .await;
+        assert_eq!(
+            *reasons.lock().unwrap(),
+            [DisconnectReason::IoServerDisconnect]
+        );
+        socket.client().close();
+
+        let mut opts = options(&transports);
+        opts.auth = json(r#"{"token":"bad"}"#);
+        let refused = client::connect(&server.url("/"), opts).unwrap();
+        assert_eq!(
+            refused.wait_connected(WAIT).await,
+            Err(ClientError::ConnectError("unauthorized".into())),
+            "{name}"
+        );
+        refused.client().close();
     }
 }
