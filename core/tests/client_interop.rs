@@ -95,12 +95,21 @@ fn setups() -> [(&'static str, Vec<Transport>); 3] {
     ]
 }
 
+/// Options for a test client. `auto_connect` is off: a test registers its handlers, then
+/// connects (`connect_now`), so that no early event can slip past them.
 fn options(transports: &[Transport]) -> ClientOptions {
     ClientOptions {
         transports: transports.to_vec(),
         ack_timeout: WAIT,
+        auto_connect: false,
         ..ClientOptions::default()
     }
+}
+
+/// Connects `socket` and waits until it is connected.
+async fn connect_now(socket: &ClientSocket) -> Result<(), ClientError> {
+    socket.connect();
+    socket.wait_connected(WAIT).await
 }
 
 fn json(text: &str) -> Value {
@@ -134,7 +143,7 @@ async fn events_acks_binary_and_namespaces_over_each_transport() {
         opts.auth = json(r#"{"token":"t-1"}"#);
         let socket = client::connect(&server.url("/"), opts).unwrap();
         let welcome = collect(&socket, "welcome");
-        socket.wait_connected(WAIT).await.unwrap();
+        connect_now(&socket).await.unwrap();
         until("welcome", || !welcome.lock().unwrap().is_empty()).await;
         let id = socket.id().expect("id");
         assert_eq!(
@@ -178,7 +187,7 @@ async fn events_acks_binary_and_namespaces_over_each_transport() {
         // A second namespace multiplexed on the same connection.
         let custom = socket.client().socket("/custom");
         let welcome = collect(&custom, "welcome");
-        custom.wait_connected(WAIT).await.unwrap();
+        connect_now(&custom).await.unwrap();
         until("custom welcome", || !welcome.lock().unwrap().is_empty()).await;
         let custom_id = custom.id().unwrap();
         assert_ne!(custom_id, id);
@@ -219,7 +228,7 @@ async fn refusals_and_disconnect_reasons() {
                 .push((message.to_owned(), data.cloned()));
         });
         assert_eq!(
-            refused.wait_connected(WAIT).await,
+            connect_now(&refused).await,
             Err(ClientError::ConnectError("unauthorized".into())),
             "{name}"
         );
@@ -231,7 +240,7 @@ async fn refusals_and_disconnect_reasons() {
 
         let nowhere = client::connect(&server.url("/nowhere"), options(&transports)).unwrap();
         assert_eq!(
-            nowhere.wait_connected(WAIT).await,
+            connect_now(&nowhere).await,
             Err(ClientError::ConnectError("Invalid namespace".into()))
         );
         nowhere.client().close();
@@ -241,7 +250,7 @@ async fn refusals_and_disconnect_reasons() {
         let reasons: Arc<Mutex<Vec<DisconnectReason>>> = Arc::default();
         let sink = reasons.clone();
         socket.on_disconnect(move |_, reason| sink.lock().unwrap().push(reason));
-        socket.wait_connected(WAIT).await.unwrap();
+        connect_now(&socket).await.unwrap();
         socket.emit_args("server-disconnect", vec![]).unwrap();
         until("io server disconnect", || {
             !reasons.lock().unwrap().is_empty()
@@ -261,7 +270,7 @@ async fn refusals_and_disconnect_reasons() {
         let reasons: Arc<Mutex<Vec<DisconnectReason>>> = Arc::default();
         let sink = reasons.clone();
         socket.on_disconnect(move |_, reason| sink.lock().unwrap().push(reason));
-        socket.wait_connected(WAIT).await.unwrap();
+        connect_now(&socket).await.unwrap();
         socket.emit_args("server-close", vec![]).unwrap();
         until("io server disconnect", || {
             !reasons.lock().unwrap().is_empty()
@@ -284,7 +293,7 @@ async fn refusals_and_disconnect_reasons() {
         let connects = Arc::new(Mutex::new(0));
         let counter = connects.clone();
         socket.on_connect(move |_| *counter.lock().unwrap() += 1);
-        socket.wait_connected(WAIT).await.unwrap();
+        connect_now(&socket).await.unwrap();
         socket.emit_args("kill-transport", vec![]).unwrap();
         until(&format!("transport close ({name})"), || {
             !reasons.lock().unwrap().is_empty()
@@ -305,7 +314,7 @@ async fn connection_state_recovery_with_the_node_server() {
         opts.manager.reconnection_delay = Duration::from_millis(300);
         opts.manager.randomization_factor = 0.0;
         let socket = client::connect(&server.url("/"), opts).unwrap();
-        socket.wait_connected(WAIT).await.unwrap();
+        connect_now(&socket).await.unwrap();
         assert!(!socket.recovered());
         let first_id = socket.id().unwrap();
         let room = format!("rec-{name}");
@@ -314,7 +323,7 @@ async fn connection_state_recovery_with_the_node_server() {
             .await
             .unwrap();
         let observer = client::connect(&server.url("/"), options(&transports)).unwrap();
-        observer.wait_connected(WAIT).await.unwrap();
+        connect_now(&observer).await.unwrap();
 
         let missed = collect(&socket, "missed");
         let down = Arc::new(Mutex::new(false));
@@ -361,7 +370,7 @@ async fn reconnects_after_the_server_restarts_on_the_same_port() {
     socket
         .client()
         .on_manager_event(move |notice| sink.lock().unwrap().push(notice.clone()));
-    socket.wait_connected(WAIT).await.unwrap();
+    connect_now(&socket).await.unwrap();
     let first_id = socket.id().unwrap();
     drop(first);
     until("disconnected", || !socket.connected()).await;
@@ -409,7 +418,7 @@ async fn many_short_connections_to_a_polysocket_server_across_the_upgrade() {
     for (name, transports) in setups() {
         for round in 0..20 {
             let socket = client::connect(&url, options(&transports)).unwrap();
-            socket.wait_connected(WAIT).await.unwrap();
+            connect_now(&socket).await.unwrap();
             let answer = socket
                 .emit_with_ack("echo", vec![Value::from(round)])
                 .await
@@ -430,7 +439,7 @@ async fn against_a_python_socketio_server() {
         // python-socketio emits `welcome` from its connect handler, before the CONNECT
         // reply: the client holds it until it is connected.
         let welcome = collect(&socket, "welcome");
-        socket.wait_connected(WAIT).await.unwrap();
+        connect_now(&socket).await.unwrap();
         until("welcome", || !welcome.lock().unwrap().is_empty()).await;
         let id = socket.id().unwrap();
         assert_eq!(
@@ -476,7 +485,7 @@ async fn against_a_python_socketio_server() {
 
         let custom = socket.client().socket("/custom");
         let custom_welcome = collect(&custom, "welcome");
-        custom.wait_connected(WAIT).await.unwrap();
+        connect_now(&custom).await.unwrap();
         until("custom welcome", || {
             !custom_welcome.lock().unwrap().is_empty()
         })
@@ -513,10 +522,62 @@ async fn against_a_python_socketio_server() {
         opts.auth = json(r#"{"token":"bad"}"#);
         let refused = client::connect(&server.url("/"), opts).unwrap();
         assert_eq!(
-            refused.wait_connected(WAIT).await,
+            connect_now(&refused).await,
             Err(ClientError::ConnectError("unauthorized".into())),
             "{name}"
         );
         refused.client().close();
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_function_once_and_retries_with_the_node_server() {
+    let server = NodeServer::start(&[]).await;
+    let calls = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counter = calls.clone();
+    let mut opts = options(&[Transport::WebSocket]);
+    opts.auth_fn = Some(client::AuthFn::new(move || {
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        json(&format!(r#"{{"token":"n-{n}"}}"#))
+    }));
+    opts.manager.reconnection_delay = Duration::from_millis(100);
+    opts.manager.randomization_factor = 0.0;
+    opts.manager.retries = 3;
+    opts.ack_timeout = Duration::from_secs(2);
+    let socket = client::connect(&server.url("/"), opts).unwrap();
+    let welcomes = collect(&socket, "welcome");
+    let first_only: Arc<Mutex<Vec<Vec<Value>>>> = Arc::default();
+    let sink = first_only.clone();
+    socket.once("welcome", move |_, event| {
+        sink.lock().unwrap().push(event.args)
+    });
+    connect_now(&socket).await.unwrap();
+
+    // With retries, emits go one at a time and each is acknowledged, in order.
+    let mut answers = Vec::new();
+    for i in 0..5 {
+        let socket = socket.clone();
+        answers.push(tokio::spawn(async move {
+            socket.emit_with_ack("echo", vec![Value::from(i)]).await
+        }));
+    }
+    for (i, answer) in answers.into_iter().enumerate() {
+        assert_eq!(answer.await.unwrap().unwrap(), vec![Value::from(i as u64)]);
+    }
+
+    // A reconnection asks the auth function again.
+    socket.emit_args("kill-transport", vec![]).unwrap();
+    until("second welcome", || welcomes.lock().unwrap().len() == 2).await;
+    let tokens: Vec<Value> = welcomes
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|args| args[0].get("auth").cloned().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        tokens,
+        [json(r#"{"token":"n-1"}"#), json(r#"{"token":"n-2"}"#)]
+    );
+    assert_eq!(first_only.lock().unwrap().len(), 1, "once");
+    socket.client().close();
 }

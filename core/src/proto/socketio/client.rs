@@ -35,6 +35,12 @@ pub struct ManagerConfig {
     pub timeout: Duration,
     /// The parser the server uses.
     pub parser: Parser,
+    /// `retries` (default 0, off): every emit goes through a queue, one at a time, each
+    /// asking for an ack, and is sent again (up to this many more times) when no ack comes
+    /// within `ack_timeout`: at-least-once delivery.
+    pub retries: u32,
+    /// `ackTimeout`: how long each try of a queued emit waits (default none: forever).
+    pub ack_timeout: Option<Duration>,
 }
 
 impl Default for ManagerConfig {
@@ -47,6 +53,8 @@ impl Default for ManagerConfig {
             randomization_factor: 0.5,
             timeout: Duration::from_millis(20_000),
             parser: Parser::Default,
+            retries: 0,
+            ack_timeout: None,
         }
     }
 }
@@ -165,6 +173,8 @@ pub enum AckOutcome {
     Answered(Vec<Value>),
     /// No answer within the emit's timeout (`operation has timed out`).
     TimedOut,
+    /// The socket disconnected before the answer (`socket has been disconnected`).
+    Disconnected,
 }
 
 /// What happened to one namespace's socket.
@@ -266,6 +276,22 @@ struct SocketState {
     receive_buffer: Vec<SocketEvent>,
     /// Our emits awaiting an ack: id to deadline.
     acks: HashMap<u64, Option<Instant>>,
+    /// Emits waiting for at-least-once delivery (`retries`), sent one at a time.
+    queue: VecDeque<Queued>,
+    /// Wire ack id of the queue head's current try, to its queue sequence number.
+    retry_acks: HashMap<u64, u64>,
+}
+
+/// An emit in the `retries` queue.
+#[derive(Debug)]
+struct Queued {
+    seq: u64,
+    event: String,
+    args: Vec<Value>,
+    tries: u32,
+    pending: bool,
+    /// The id the caller got, when it wants the answer.
+    user_ack: Option<u64>,
 }
 
 /// socket.io-client's `Manager` with its sockets, one per namespace.
@@ -381,7 +407,8 @@ impl ClientManager {
     /// Emits `event` on `nsp`. With `ack`, the server's answer (or the timeout at the given
     /// deadline) comes back as [`SocketEvent::Ack`] with the returned id. While the socket
     /// is disconnected the packet waits in its send buffer (`volatile` ones are dropped:
-    /// then `None` is returned).
+    /// then `None` is returned). With `retries`, non-volatile emits go through the
+    /// at-least-once queue instead (the deadline is then `ack_timeout` per try).
     pub fn emit(
         &mut self,
         nsp: &str,
@@ -389,12 +416,28 @@ impl ClientManager {
         args: Vec<Value>,
         ack: Option<Option<Instant>>,
         volatile: bool,
+        now: Instant,
     ) -> Option<u64> {
         let ack_id = ack.map(|_| {
             let id = self.next_ack;
             self.next_ack += 1;
             id
         });
+        if self.config.retries > 0 && !volatile {
+            let seq = self.next_emit;
+            self.next_emit += 1;
+            let socket = self.sockets.entry(nsp.to_owned()).or_default();
+            socket.queue.push_back(Queued {
+                seq,
+                event: event.to_owned(),
+                args,
+                tries: 0,
+                pending: false,
+                user_ack: ack_id,
+            });
+            self.drain_queue(nsp, now, false);
+            return Some(ack_id.unwrap_or(seq));
+        }
         let socket = self.sockets.entry(nsp.to_owned()).or_default();
         if let (Some(id), Some(deadline)) = (ack_id, ack) {
             socket.acks.insert(id, deadline);
@@ -413,6 +456,68 @@ impl ClientManager {
             socket.send_buffer.push_back((emit_id, packet));
         }
         Some(ack_id.unwrap_or(emit_id))
+    }
+
+    /// Sends the head of the `retries` queue of `nsp` when connected and not already in
+    /// flight (`force`: again, after a reconnection).
+    fn drain_queue(&mut self, nsp: &str, now: Instant, force: bool) {
+        let open = self.engine == EngineState::Open;
+        let ack_timeout = self.config.ack_timeout;
+        let Some(socket) = self.sockets.get_mut(nsp) else {
+            return;
+        };
+        if !socket.connected || !open {
+            return;
+        }
+        let Some(head) = socket.queue.front_mut() else {
+            return;
+        };
+        if head.pending && !force {
+            return;
+        }
+        head.pending = true;
+        head.tries += 1;
+        let wire = self.next_ack;
+        self.next_ack += 1;
+        socket.acks.insert(wire, ack_timeout.map(|t| now + t));
+        socket.retry_acks.insert(wire, head.seq);
+        let packet = Packet::event(nsp, head.event.as_str(), head.args.clone(), Some(wire));
+        self.queue(&packet);
+    }
+
+    /// A try of the `retries` queue's head ended (`answer`, or none when it timed out or
+    /// the socket disconnected): pops it when done, then sends what is next.
+    fn queue_try_ended(
+        &mut self,
+        nsp: &str,
+        seq: u64,
+        answer: Option<Vec<Value>>,
+        failure: AckOutcome,
+        now: Instant,
+    ) {
+        let retries = self.config.retries;
+        let Some(socket) = self.sockets.get_mut(nsp) else {
+            return;
+        };
+        let Some(head) = socket.queue.front_mut() else {
+            return;
+        };
+        if head.seq != seq {
+            return; // an answer to an earlier try of a packet already acknowledged
+        }
+        head.pending = false;
+        let outcome = match answer {
+            Some(args) => Some(AckOutcome::Answered(args)),
+            None if head.tries > retries => Some(failure),
+            None => None,
+        };
+        if let Some(outcome) = outcome {
+            let done = socket.queue.pop_front().expect("head");
+            if let Some(id) = done.user_ack {
+                self.socket_event(nsp, SocketEvent::Ack { id, outcome });
+            }
+        }
+        self.drain_queue(nsp, now, false);
     }
 
     /// Answers the server's event that asked for an acknowledgement.
@@ -518,7 +623,7 @@ impl ClientManager {
         }
     }
 
-    fn handle_packet(&mut self, packet: Packet, _now: Instant) {
+    fn handle_packet(&mut self, packet: Packet, now: Instant) {
         let Packet { nsp, data } = packet;
         let Some(socket) = self.sockets.get_mut(&nsp) else {
             return;
@@ -549,6 +654,7 @@ impl ClientManager {
                 for packet in pending {
                     self.queue(&packet);
                 }
+                self.drain_queue(&nsp, now, true);
             }
             PacketData::ConnectError(error) => {
                 socket.connecting = false;
@@ -590,13 +696,18 @@ impl ClientManager {
                 }
             }
             PacketData::Ack { args, id } if socket.acks.remove(&id).is_some() => {
-                self.socket_event(
-                    &nsp,
-                    SocketEvent::Ack {
-                        id,
-                        outcome: AckOutcome::Answered(args),
-                    },
-                );
+                match socket.retry_acks.remove(&id) {
+                    Some(seq) => {
+                        self.queue_try_ended(&nsp, seq, Some(args), AckOutcome::TimedOut, now);
+                    }
+                    None => self.socket_event(
+                        &nsp,
+                        SocketEvent::Ack {
+                            id,
+                            outcome: AckOutcome::Answered(args),
+                        },
+                    ),
+                }
             }
             _ => {}
         }
@@ -637,13 +748,20 @@ impl ClientManager {
             }
         }
         for (nsp, id) in expired {
-            self.socket_event(
-                &nsp,
-                SocketEvent::Ack {
-                    id,
-                    outcome: AckOutcome::TimedOut,
-                },
-            );
+            let retry = self
+                .sockets
+                .get_mut(&nsp)
+                .and_then(|s| s.retry_acks.remove(&id));
+            match retry {
+                Some(seq) => self.queue_try_ended(&nsp, seq, None, AckOutcome::TimedOut, now),
+                None => self.socket_event(
+                    &nsp,
+                    SocketEvent::Ack {
+                        id,
+                        outcome: AckOutcome::TimedOut,
+                    },
+                ),
+            }
         }
     }
 
@@ -724,12 +842,74 @@ impl ClientManager {
     }
 
     fn socket_closed(&mut self, nsp: &str, reason: ClientDisconnectReason, was_connected: bool) {
+        let mut failed = Vec::new();
+        let mut retry_tries = Vec::new();
         if let Some(socket) = self.sockets.get_mut(nsp) {
             socket.connected = false;
             socket.connecting = false;
+            // As socket.io-client: acks of packets already sent fail (those still in the
+            // send buffer wait for the reconnection).
+            let buffered: Vec<u64> = socket
+                .send_buffer
+                .iter()
+                .filter_map(|(_, p)| match &p.data {
+                    PacketData::Event { id: Some(id), .. } => Some(*id),
+                    _ => None,
+                })
+                .collect();
+            let sent: Vec<u64> = socket
+                .acks
+                .keys()
+                .filter(|id| !buffered.contains(id))
+                .copied()
+                .collect();
+            for id in sent {
+                socket.acks.remove(&id);
+                match socket.retry_acks.remove(&id) {
+                    Some(seq) => retry_tries.push(seq),
+                    None => failed.push(id),
+                }
+            }
         }
         if was_connected {
             self.socket_event(nsp, SocketEvent::Disconnect(reason));
+        }
+        for id in failed {
+            self.socket_event(
+                nsp,
+                SocketEvent::Ack {
+                    id,
+                    outcome: AckOutcome::Disconnected,
+                },
+            );
+        }
+        for seq in retry_tries {
+            self.queue_try_lost(nsp, seq);
+        }
+    }
+
+    /// The queue head's try was lost with the connection: it is sent again once reconnected,
+    /// unless it has no tries left.
+    fn queue_try_lost(&mut self, nsp: &str, seq: u64) {
+        let retries = self.config.retries;
+        let Some(socket) = self.sockets.get_mut(nsp) else {
+            return;
+        };
+        let Some(head) = socket.queue.front_mut().filter(|h| h.seq == seq) else {
+            return;
+        };
+        head.pending = false;
+        if head.tries > retries {
+            let done = socket.queue.pop_front().expect("head");
+            if let Some(id) = done.user_ack {
+                self.socket_event(
+                    nsp,
+                    SocketEvent::Ack {
+                        id,
+                        outcome: AckOutcome::Disconnected,
+                    },
+                );
+            }
         }
     }
 
@@ -829,10 +1009,10 @@ mod tests {
         auth.insert("token".into(), Value::from("abc"));
         manager.connect("/", Value::Object(auth), t0);
         assert_eq!(events(&mut manager), [ManagerEvent::OpenEngine]);
-        let id = manager.emit("/", "early", vec![Value::from(1)], None, false);
+        let id = manager.emit("/", "early", vec![Value::from(1)], None, false, t0);
         assert!(id.is_some());
         assert_eq!(
-            manager.emit("/", "gone", vec![], None, true),
+            manager.emit("/", "gone", vec![], None, true, t0),
             None,
             "volatile dropped"
         );
@@ -872,6 +1052,7 @@ mod tests {
                 vec![],
                 Some(Some(t0 + Duration::from_secs(1))),
                 false,
+                t0,
             )
             .unwrap();
         let forgotten = manager
@@ -881,6 +1062,7 @@ mod tests {
                 vec![],
                 Some(Some(t0 + Duration::from_secs(2))),
                 false,
+                t0,
             )
             .unwrap();
         assert_eq!(text(&mut manager), [r#"20["q"]"#, r#"21["q"]"#]);
@@ -948,7 +1130,7 @@ mod tests {
             Some(t0 + Duration::from_millis(1000))
         );
         // Emits while away wait for the reconnection.
-        manager.emit("/", "later", vec![], None, false);
+        manager.emit("/", "later", vec![], None, false, t0);
         let t1 = t0 + Duration::from_millis(1000);
         manager.handle_timeout(t1, 0.0);
         assert_eq!(
@@ -1067,5 +1249,118 @@ mod tests {
         assert!(
             matches!(&got[1], ManagerEvent::Socket { event: SocketEvent::Event { event, .. }, .. } if event == "news")
         );
+    }
+
+    #[test]
+    fn retries_send_one_at_a_time_until_acknowledged_and_resend_after_reconnection() {
+        let t0 = Instant::now();
+        let config = ManagerConfig {
+            retries: 2,
+            ack_timeout: Some(Duration::from_secs(1)),
+            ..ManagerConfig::default()
+        };
+        let mut manager = ClientManager::new(config);
+        manager.connect("/", empty(), t0);
+        manager.engine_opened(t0);
+        server(&mut manager, r#"0{"sid":"A"}"#, t0);
+        events(&mut manager);
+        text(&mut manager);
+        let first = manager
+            .emit("/", "a", vec![], Some(None), false, t0)
+            .unwrap();
+        manager.emit("/", "b", vec![], None, false, t0);
+        // Only the head goes out; every try asks for an ack (its own id), "b" too.
+        assert_eq!(text(&mut manager), [r#"21["a"]"#]);
+        // No ack within ackTimeout: the same event again, with a new id.
+        let t1 = t0 + Duration::from_secs(1);
+        manager.handle_timeout(t1, 0.0);
+        assert_eq!(text(&mut manager), [r#"22["a"]"#]);
+        assert!(events(&mut manager).is_empty());
+        // The late answer to the first try is ignored; the second try's answer pops "a".
+        server(&mut manager, r#"31["late"]"#, t1);
+        assert!(events(&mut manager).is_empty());
+        server(&mut manager, r#"32["ok"]"#, t1);
+        assert_eq!(
+            events(&mut manager),
+            [socket(
+                "/",
+                SocketEvent::Ack {
+                    id: first,
+                    outcome: AckOutcome::Answered(vec![Value::from("ok")])
+                }
+            )]
+        );
+        assert_eq!(text(&mut manager), [r#"23["b"]"#]);
+        // The connection drops with "b" in flight: it goes out again after reconnecting.
+        manager.engine_closed(CloseReason::TransportClose, t1, 0.0);
+        events(&mut manager);
+        let t2 = manager.poll_timeout().unwrap();
+        manager.handle_timeout(t2, 0.0);
+        manager.engine_opened(t2);
+        server(&mut manager, r#"0{"sid":"B"}"#, t2);
+        let sent = text(&mut manager);
+        assert_eq!(sent, ["0{}", r#"24["b"]"#]);
+    }
+
+    #[test]
+    fn retries_give_up_after_the_last_try() {
+        let t0 = Instant::now();
+        let config = ManagerConfig {
+            retries: 1,
+            ack_timeout: Some(Duration::from_millis(100)),
+            ..ManagerConfig::default()
+        };
+        let mut manager = ClientManager::new(config);
+        manager.connect("/", empty(), t0);
+        manager.engine_opened(t0);
+        server(&mut manager, r#"0{"sid":"A"}"#, t0);
+        events(&mut manager);
+        text(&mut manager);
+        let id = manager
+            .emit("/", "x", vec![], Some(None), false, t0)
+            .unwrap();
+        let mut now = t0;
+        let mut sent = text(&mut manager);
+        for _ in 0..2 {
+            now += Duration::from_millis(100);
+            manager.handle_timeout(now, 0.0);
+            sent.extend(text(&mut manager));
+        }
+        assert_eq!(
+            sent,
+            [r#"21["x"]"#, r#"22["x"]"#],
+            "one try, then one retry"
+        );
+        assert_eq!(
+            events(&mut manager),
+            [socket(
+                "/",
+                SocketEvent::Ack {
+                    id,
+                    outcome: AckOutcome::TimedOut
+                }
+            )]
+        );
+    }
+
+    #[test]
+    fn a_disconnection_fails_the_acks_of_sent_packets() {
+        let t0 = Instant::now();
+        let mut manager = ClientManager::new(ManagerConfig::default());
+        manager.connect("/", empty(), t0);
+        manager.engine_opened(t0);
+        server(&mut manager, r#"0{"sid":"A"}"#, t0);
+        events(&mut manager);
+        let id = manager
+            .emit("/", "q", vec![], Some(None), false, t0)
+            .unwrap();
+        manager.engine_closed(CloseReason::TransportClose, t0, 0.0);
+        assert!(events(&mut manager).contains(&socket(
+            "/",
+            SocketEvent::Ack {
+                id,
+                outcome: AckOutcome::Disconnected
+            }
+        )));
     }
 }

@@ -44,7 +44,12 @@ pub(super) async fn run(
     endpoint: Arc<Endpoint>,
     mut commands: mpsc::UnboundedReceiver<Command>,
 ) {
-    let Some(config) = shared.upgrade().map(|s| s.options.manager.clone()) else {
+    let Some(config) = shared.upgrade().map(|s| {
+        let mut config = s.options.manager.clone();
+        // `ackTimeout` is also what each try of a `retries` emit waits.
+        config.ack_timeout.get_or_insert(s.options.ack_timeout);
+        config
+    }) else {
         return;
     };
     let (inbound_tx, mut inbound_rx) = mpsc::unbounded_channel();
@@ -94,6 +99,14 @@ pub(super) async fn run(
     }
 }
 
+/// The CONNECT payload: the `auth` function's answer, or the static `auth`.
+fn current_auth(shared: &Shared) -> Value {
+    match &shared.options.auth_fn {
+        Some(auth) => (auth.0)(),
+        None => shared.options.auth.clone(),
+    }
+}
+
 fn random() -> f64 {
     rand::rng().random::<f64>()
 }
@@ -136,10 +149,14 @@ impl Driver {
         let now = Instant::now();
         match command {
             Command::Connect { nsp } => {
-                let auth = self
-                    .shared
-                    .upgrade()
-                    .map_or(Value::Null, |s| s.options.auth.clone());
+                // An `auth` function is asked when the CONNECT goes out: now if the
+                // connection is open, otherwise once it opens.
+                let auth = match self.shared.upgrade() {
+                    Some(shared) if shared.options.auth_fn.is_none() || self.manager.is_open() => {
+                        current_auth(&shared)
+                    }
+                    _ => Value::Null,
+                };
                 self.set_status(&nsp, |s| s.last_error = None);
                 self.manager.connect(&nsp, auth, now);
             }
@@ -160,6 +177,7 @@ impl Driver {
                             args,
                             Some(Some(now + timeout)),
                             volatile,
+                            now,
                         );
                         match id {
                             Some(id) => {
@@ -171,7 +189,7 @@ impl Driver {
                         }
                     }
                     None => {
-                        self.manager.emit(&nsp, &event, args, None, volatile);
+                        self.manager.emit(&nsp, &event, args, None, volatile, now);
                     }
                 }
             }
@@ -282,7 +300,18 @@ impl Driver {
     async fn engine_event(&mut self, event: ClientEvent) {
         let now = Instant::now();
         match event {
-            ClientEvent::Open(_) => self.manager.engine_opened(now),
+            ClientEvent::Open(_) => {
+                // An `auth` function is asked again for every (re)connection.
+                if let Some(shared) = self.shared.upgrade()
+                    && shared.options.auth_fn.is_some()
+                {
+                    let names: Vec<String> = lock(&shared.status).keys().cloned().collect();
+                    for nsp in names {
+                        self.manager.set_auth(&nsp, current_auth(&shared));
+                    }
+                }
+                self.manager.engine_opened(now);
+            }
             ClientEvent::Message(packet) => self.manager.handle_message(packet, now),
             ClientEvent::StartProbe => {
                 let sid = self
@@ -480,6 +509,7 @@ impl Driver {
                 let _ = reply.send(match outcome {
                     AckOutcome::Answered(args) => Ok(args),
                     AckOutcome::TimedOut => Err(ClientError::AckTimeout),
+                    AckOutcome::Disconnected => Err(ClientError::Disconnected),
                 });
             }
             return;
@@ -529,29 +559,32 @@ impl Driver {
                 }
             }
             SocketEvent::Event { event, args, ack } => {
-                let (any, handler) = {
+                let (any, listeners) = {
                     let handlers = lock(&shared.handlers);
                     let entry = handlers.get(&nsp);
                     (
                         entry.map(|h| h.any.clone()).unwrap_or_default(),
-                        entry.and_then(|h| h.events.get(&event).cloned()),
+                        entry
+                            .and_then(|h| h.events.get(&event))
+                            .map(|l| l.iter().map(|(_, h)| h.clone()).collect::<Vec<_>>())
+                            .unwrap_or_default(),
                     )
                 };
                 for handler in any {
                     handler(&socket, &event, &args);
                 }
-                if let Some(handler) = handler {
-                    let ack = ack.map(|id| ClientAck {
-                        commands: shared.commands.clone(),
-                        nsp: nsp.clone(),
-                        id,
-                    });
+                let mut ack = ack.map(|id| ClientAck {
+                    commands: shared.commands.clone(),
+                    nsp: nsp.clone(),
+                    id,
+                });
+                for handler in listeners {
                     handler(
                         &socket,
                         IncomingEvent {
-                            name: event,
-                            args,
-                            ack,
+                            name: event.clone(),
+                            args: args.clone(),
+                            ack: ack.take(),
                         },
                     );
                 }

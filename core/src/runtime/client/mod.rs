@@ -25,7 +25,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::{Notify, mpsc, oneshot};
 
-pub use options::ClientOptions;
+pub use options::{AuthFn, ClientOptions};
 
 use crate::proto::socketio::client::ClientDisconnectReason;
 use crate::proto::value::{Value, to_value};
@@ -49,6 +49,9 @@ pub enum ClientError {
     /// No acknowledgement in time (socket.io-client's `operation has timed out`).
     #[error("operation has timed out")]
     AckTimeout,
+    /// The socket disconnected before the acknowledgement (`socket has been disconnected`).
+    #[error("socket has been disconnected")]
+    Disconnected,
     /// The data did not serialize.
     #[error("cannot serialize the data: {0}")]
     Serialize(String),
@@ -134,7 +137,8 @@ pub enum ManagerNotice {
 
 #[derive(Default)]
 struct SocketHandlers {
-    events: HashMap<String, EventHandler>,
+    /// Listeners per event, in the order added, each with its id.
+    events: HashMap<String, Vec<(u64, EventHandler)>>,
     any: Vec<AnyHandler>,
     any_outgoing: Vec<AnyHandler>,
     connect: Vec<ConnectHandler>,
@@ -358,20 +362,63 @@ impl ClientSocket {
         lock(&self.client.shared.handlers)
     }
 
-    /// Handles event `event` from the server (replacing an earlier handler of it).
+    /// Adds a listener of event `event` from the server. Every listener is called, in
+    /// the order added; when the server waits for an ack, the first one gets the handle.
     pub fn on(
         &self,
         event: impl Into<String>,
         handler: impl Fn(&ClientSocket, IncomingEvent) + Send + Sync + 'static,
     ) {
+        self.add_listener(event.into(), Arc::new(handler));
+    }
+
+    fn add_listener(&self, event: String, handler: EventHandler) -> u64 {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.handlers()
             .entry(self.nsp.clone())
             .or_default()
             .events
-            .insert(event.into(), Arc::new(handler));
+            .entry(event)
+            .or_default()
+            .push((id, handler));
+        id
     }
 
-    /// Removes the handler of `event`.
+    /// Handles the next `event` only (`once`).
+    pub fn once(
+        &self,
+        event: impl Into<String>,
+        handler: impl Fn(&ClientSocket, IncomingEvent) + Send + Sync + 'static,
+    ) {
+        let event = event.into();
+        let name = event.clone();
+        let fired = std::sync::atomic::AtomicBool::new(false);
+        let id = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let own_id = id.clone();
+        let listener: EventHandler = Arc::new(move |socket: &ClientSocket, incoming| {
+            if !fired.swap(true, std::sync::atomic::Ordering::AcqRel) {
+                socket.remove_listener(&name, own_id.load(std::sync::atomic::Ordering::Acquire));
+                handler(socket, incoming);
+            }
+        });
+        id.store(
+            self.add_listener(event, listener),
+            std::sync::atomic::Ordering::Release,
+        );
+    }
+
+    fn remove_listener(&self, event: &str, id: u64) {
+        if let Some(listeners) = self
+            .handlers()
+            .get_mut(&self.nsp)
+            .and_then(|h| h.events.get_mut(event))
+        {
+            listeners.retain(|(i, _)| *i != id);
+        }
+    }
+
+    /// Removes every listener of `event`.
     pub fn off(&self, event: &str) {
         if let Some(handlers) = self.handlers().get_mut(&self.nsp) {
             handlers.events.remove(event);

@@ -1,6 +1,7 @@
 //! The client's options (socket.io-client's names and defaults) and the endpoint they
 //! describe.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::proto::engineio::Transport;
@@ -23,6 +24,8 @@ pub struct ClientOptions {
     pub extra_headers: Vec<(String, String)>,
     /// `auth`: the namespace CONNECT payload (an object; `null` sends none).
     pub auth: Value,
+    /// `auth` as a function: called for every (re)connection, replacing [`ClientOptions::auth`].
+    pub auth_fn: Option<AuthFn>,
     /// `ackTimeout`: the default timeout of [`ClientSocket::emit_with_ack`](super::ClientSocket::emit_with_ack)
     /// (socket.io-client has none; 20 s here keeps a lost answer from waiting forever).
     pub ack_timeout: Duration,
@@ -42,6 +45,7 @@ impl Default for ClientOptions {
             upgrade: true,
             extra_headers: Vec::new(),
             auth: Value::Null,
+            auth_fn: None,
             ack_timeout: Duration::from_secs(20),
             auto_connect: true,
             manager: ManagerConfig::default(),
@@ -54,6 +58,23 @@ impl ClientOptions {
     pub fn with_parser(mut self, parser: Parser) -> Self {
         self.manager.parser = parser;
         self
+    }
+}
+
+/// socket.io-client's `auth` callback: gives the CONNECT payload of each (re)connection.
+#[derive(Clone)]
+pub struct AuthFn(pub Arc<dyn Fn() -> Value + Send + Sync>);
+
+impl AuthFn {
+    /// Wraps `auth`.
+    pub fn new(auth: impl Fn() -> Value + Send + Sync + 'static) -> AuthFn {
+        AuthFn(Arc::new(auth))
+    }
+}
+
+impl std::fmt::Debug for AuthFn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuthFn(..)")
     }
 }
 
