@@ -21,7 +21,7 @@ else
   CONNECT_CLIENTS=${CONNECT_CLIENTS:-10000}; ECHO_CLIENTS=${ECHO_CLIENTS:-50}
   BROADCAST_CLIENTS=${BROADCAST_CLIENTS:-1000}; POLLING_CLIENTS=${POLLING_CLIENTS:-20}
 fi
-SCENARIOS=${SCENARIOS:-"connect echo-ack broadcast slow-consumer polling-echo"}
+SCENARIOS=${SCENARIOS:-"connect echo-ack broadcast slow-consumer polling-echo client-echo"}
 # slow-consumer: 100 readers + 1 member of the room that never reads, 1 KiB broadcasts.
 SLOW_CLIENTS=${SLOW_CLIENTS:-100}; SLOW_DURATION=${SLOW_DURATION:-16}
 SERVERS=${SERVERS:-"polysocket node socketioxide"}
@@ -37,6 +37,7 @@ if [[ ${SKIP_BUILD:-0} != 1 ]]; then
   nice cargo build --release --quiet
   echo "== npm ci (socket.io)" >&2
   (cd servers && npm ci --no-audit --no-fund --silent)
+  (cd clients && npm ci --no-audit --no-fund --silent)
 fi
 BIN=$CARGO_TARGET_DIR/release
 NODE_VERSION=$(node --version)
@@ -96,9 +97,37 @@ loadgen_args() { # scenario
   esac
 }
 
+# client-echo compares the clients, not the servers: both run against polysocket-server,
+# the polysocket client in loadgen and socket.io-client in Node, each pinned to the
+# load generator's core.
+client_cmd() {
+  case $1 in
+    polysocket) echo "$BIN/loadgen client-echo" ;;
+    node) echo "node $BENCH_DIR/clients/node-client.js" ;;
+  esac
+}
+CLIENT_ECHO_CLIENTS=${CLIENT_ECHO_CLIENTS:-50}
+
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== results in $RESULTS (load average before: $LOAD_BEFORE)" >&2
 for scenario in $SCENARIOS; do
+  if [[ $scenario == client-echo ]]; then
+    for run in $(seq 1 "$RUNS"); do
+      for client in polysocket node; do
+        start_server polysocket || continue
+        # shellcheck disable=SC2046
+        line=$(timeout 120 taskset -c "$LOADGEN_CPU" $(client_cmd "$client") --port "$PORT" \
+          --clients "$CLIENT_ECHO_CLIENTS" --duration "$DURATION" --server-pid "$SERVER_PID" \
+          2>>"$WORK/loadgen.log" | grep '^RESULT' || true)
+        [[ -n $line ]] || line="RESULT scenario=client-echo error=no_result_or_timeout"
+        printf '%s\t%s\n' "$client" "$line" >>"$RESULTS"
+        echo "[client-echo run $run/$RUNS] client $client: ${line#RESULT }" >&2
+        stop_server
+        sleep 0.5
+      done
+    done
+    continue
+  fi
   for run in $(seq 1 "$RUNS"); do
     for server in $SERVERS; do
       start_server "$server" || { printf '%s\tRESULT scenario=%s error=start_failed\n' "$server" "$scenario" >>"$RESULTS"; continue; }

@@ -76,7 +76,7 @@ fn parse_args() -> Opts {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: loadgen <connect|echo-ack|broadcast|slow-consumer|polling-echo> --port P [--clients N] \
+        "usage: loadgen <connect|echo-ack|broadcast|slow-consumer|polling-echo|client-echo> --port P [--clients N] \
          [--duration SECS] [--server-pid PID] [--concurrency N] [--payload BYTES]\n       \
          loadgen report RESULTS_FILE   (lines: `<server>\\tRESULT scenario=.. k=v ..`)"
     );
@@ -125,6 +125,7 @@ fn main() {
             "broadcast" => broadcast_scenario(&opts).await,
             "slow-consumer" => slow_consumer_scenario(&opts).await,
             "polling-echo" => polling_scenario(&opts).await,
+            "client-echo" => client_echo_scenario(&opts).await,
             _ => usage(),
         }
     });
@@ -685,5 +686,80 @@ async fn polling_scenario(opts: &Opts) -> Result<String> {
         hist.value_at_quantile(0.5),
         hist.value_at_quantile(0.99),
         probe.await?
+    ))
+}
+
+// ---------------------------------------------------------------- scenario: client-echo
+
+/// The native polysocket client as the load: N `polysocket::client` sockets (websocket)
+/// each run a closed loop of `emit_with_ack("echo")`. Reports acks/s, this process's CPU
+/// and its RSS per connected client (what a client app pays per connection).
+async fn client_echo_scenario(opts: &Opts) -> Result<String> {
+    use polysocket::client::{self, ClientOptions};
+    use polysocket::{Transport, Value};
+
+    let n = opts.clients.unwrap_or(50);
+    let url = format!("http://127.0.0.1:{}", opts.port);
+    let rss_before = rss_kib(std::process::id())?;
+    let mut sockets = Vec::with_capacity(n);
+    for _ in 0..n {
+        let options = ClientOptions {
+            transports: vec![Transport::WebSocket],
+            ..ClientOptions::default()
+        };
+        let socket = client::connect(&url, options).map_err(|e| e.to_string())?;
+        socket
+            .wait_connected(STEP_TIMEOUT)
+            .await
+            .map_err(|e| e.to_string())?;
+        sockets.push(socket);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_after = rss_kib(std::process::id())?;
+    let payload = polysocket::to_value(&serde_json::json!({ "payload": "x".repeat(opts.payload) }))
+        .map_err(|e| e.to_string())?;
+    let warmup = Duration::from_secs(1);
+    let start = Instant::now();
+    let measure_from = start + warmup;
+    let deadline = measure_from + opts.duration;
+    let acks = Arc::new(AtomicU64::new(0));
+    let mut handles = Vec::new();
+    for socket in sockets {
+        let (acks, payload) = (acks.clone(), payload.clone());
+        handles.push(tokio::spawn(async move {
+            while Instant::now() < deadline {
+                let answer = socket
+                    .emit_with_ack_timeout("echo", vec![payload.clone()], STEP_TIMEOUT)
+                    .await;
+                if answer.is_err() {
+                    return Err::<(), String>("echo not acknowledged".into());
+                }
+                if Instant::now() >= measure_from {
+                    acks.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            socket.client().close();
+            let _: Option<Value> = None;
+            Ok(())
+        }));
+    }
+    let probe = spawn_cpu_probe(opts.server_pid, measure_from, deadline);
+    for handle in handles {
+        handle.await??;
+    }
+    let total = acks.load(Ordering::Relaxed);
+    let secs = opts.duration.as_secs_f64();
+    let probe = probe.await?;
+    let client_cpu = probe
+        .split_whitespace()
+        .find_map(|kv| kv.strip_prefix("loadgen_cpu_pct="))
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(f64::NAN);
+    Ok(format!(
+        "clients={n} acks={total} acks_per_sec={:.0} client_cpu_pct={client_cpu:.0} \
+         acks_per_client_cpu_sec={:.0} client_kib_per_conn={:.1}{probe}",
+        total as f64 / secs,
+        total as f64 / secs / (client_cpu / 100.0),
+        (rss_after as f64 - rss_before as f64) / n as f64,
     ))
 }

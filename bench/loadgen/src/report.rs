@@ -12,7 +12,7 @@ const SERVERS: [(&str, &str); 3] = [
 ];
 
 /// (scenario, metric key, row label).
-const ROWS: [(&str, &str, &str); 24] = [
+const ROWS: [(&str, &str, &str); 28] = [
     ("connect", "clients", "connect: clients"),
     (
         "connect",
@@ -93,6 +93,26 @@ const ROWS: [(&str, &str, &str); 24] = [
         "slow-consumer: server RSS growth KiB in the last quarter (lower is better)",
     ),
     ("polling-echo", "acks_per_sec", "polling-echo: acks / s"),
+    (
+        "client-echo",
+        "acks_per_sec",
+        "client-echo (columns are clients: polysocket's vs socket.io-client, same polysocket server): acks / s",
+    ),
+    (
+        "client-echo",
+        "client_cpu_pct",
+        "client-echo: client CPU % of its core",
+    ),
+    (
+        "client-echo",
+        "acks_per_client_cpu_sec",
+        "client-echo: acks / client CPU-second",
+    ),
+    (
+        "client-echo",
+        "client_kib_per_conn",
+        "client-echo: client RSS KiB / connection (lower is better)",
+    ),
     (
         "polling-echo",
         "p50_us",

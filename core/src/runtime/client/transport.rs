@@ -48,7 +48,12 @@ pub(crate) async fn connect_websocket(
             request.headers_mut().insert(name, value);
         }
     }
-    let (ws, _) = tokio_tungstenite::connect_async(request)
+    // tungstenite's defaults (128 KiB read buffer, allocated up front) would cost every
+    // client connection more than its data; frames are flushed per batch anyway.
+    let config = tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(16 * 1024);
+    let (ws, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), true)
         .await
         .map_err(|e| e.to_string())?;
     Ok(ws)
