@@ -80,14 +80,42 @@ pub enum BroadcastAckError {
 
 type AckResult = Result<Vec<Value>, AckError>;
 
-/// The acks a socket waits for.
+/// The acks a socket waits for, allocated on the first emit that asks for one (most
+/// sockets never do, and every connection keeps one).
 #[derive(Debug, Default)]
-pub(crate) struct PendingAcks {
+pub(crate) struct PendingAcks(Option<Box<AckState>>);
+
+#[derive(Debug, Default)]
+struct AckState {
     tracker: AckTracker,
     waiting: HashMap<u64, oneshot::Sender<AckResult>>,
 }
 
 impl PendingAcks {
+    pub(crate) fn register(&mut self, id: u64) -> Option<oneshot::Receiver<AckResult>> {
+        self.0.get_or_insert_with(Box::default).register(id)
+    }
+
+    pub(crate) fn resolve(&mut self, id: u64, result: AckResult) {
+        if let Some(state) = self.0.as_mut() {
+            state.resolve(id, result);
+        }
+    }
+
+    pub(crate) fn forget(&mut self, id: u64) {
+        if let Some(state) = self.0.as_mut() {
+            state.forget(id);
+        }
+    }
+
+    pub(crate) fn fail_all(&mut self) {
+        if let Some(state) = self.0.as_mut() {
+            state.fail_all();
+        }
+    }
+}
+
+impl AckState {
     /// Awaits the answer to ack id `id` (ids come from the namespace, as in socket.io, so
     /// that one broadcast uses the same id for every recipient); `None` when `id` is
     /// already awaited.

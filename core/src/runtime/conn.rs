@@ -146,10 +146,10 @@ pub(crate) struct Conn {
     pub(crate) wake_driver: Notify,
     /// Wakes a pending long-poll.
     pub(crate) wake_poll: Notify,
-    /// Tells requests waiting on an upgrade that it completed or failed.
-    pub(crate) upgrade_settled: Notify,
-    /// Tells [`Conn::drained`] waiters that queued packets were handed to the transport.
-    pub(crate) drained: Notify,
+    /// Wakes the waiters of [`Conn::settle_upgrade`] and [`Conn::drained`] (an upgrade
+    /// completed or failed, or queued packets were handed to the transport); they check
+    /// their own condition again.
+    pub(crate) progress: Notify,
 }
 
 impl std::fmt::Debug for Conn {
@@ -197,8 +197,7 @@ impl Conn {
             }),
             wake_driver: Notify::new(),
             wake_poll: Notify::new(),
-            upgrade_settled: Notify::new(),
-            drained: Notify::new(),
+            progress: Notify::new(),
             server,
         })
     }
@@ -215,7 +214,7 @@ impl Conn {
         let timeout = std::time::Duration::from_millis(50).min(self.server.config.upgrade_timeout);
         let wait = async {
             loop {
-                let settled = self.upgrade_settled.notified();
+                let settled = self.progress.notified();
                 let mut settled = std::pin::pin!(settled);
                 settled.as_mut().enable();
                 if !self.lock().engine.is_upgrading() {
@@ -328,7 +327,7 @@ impl Conn {
     /// Waits until nothing is queued for the client (or the connection closed).
     pub(crate) async fn drained(&self) {
         loop {
-            let notified = self.drained.notified();
+            let notified = self.progress.notified();
             let mut notified = std::pin::pin!(notified);
             notified.as_mut().enable();
             {

@@ -28,24 +28,20 @@ pub(crate) async fn run(conn: Arc<Conn>, mut ws: Option<WsStream>) {
                     break;
                 }
                 let after_connect = split_after_connect_reply(&mut packets);
-                let write_timeout = write_timeout(&conn);
+                let limit = write_timeout(&conn);
                 let mut written =
-                    tokio::time::timeout(write_timeout, ws::write_all(socket, packets)).await;
-                if let (Ok(Ok(())), Some(rest)) = (&written, after_connect) {
-                    tokio::time::sleep(CONNECT_REPLY_GAP).await;
-                    written = Box::pin(tokio::time::timeout(
-                        write_timeout,
-                        ws::write_all(socket, rest),
-                    ))
-                    .await;
+                    guarded_write(socket, packets, timer.as_mut(), limit, &mut armed).await;
+                if let (Written::Yes, Some(rest)) = (written, after_connect) {
+                    Box::pin(tokio::time::sleep(CONNECT_REPLY_GAP)).await;
+                    written = guarded_write(socket, rest, timer.as_mut(), limit, &mut armed).await;
                 }
                 match written {
-                    Ok(Ok(())) => conn.drained.notify_waiters(),
-                    Ok(Err(_)) => {
+                    Written::Yes => conn.progress.notify_waiters(),
+                    Written::Failed => {
                         conn.abort(CloseReason::TransportError);
                         break;
                     }
-                    Err(_) => {
+                    Written::Stalled => {
                         // The client took nothing for a whole heartbeat: it is gone or has
                         // stopped reading, as a ping timeout would tell.
                         conn.abort(CloseReason::PingTimeout);
@@ -100,10 +96,10 @@ pub(crate) async fn run(conn: Arc<Conn>, mut ws: Option<WsStream>) {
                         ws = Some(*probe);
                     }
                     conn.wake_poll.notify_one();
-                    conn.upgrade_settled.notify_waiters();
+                    conn.progress.notify_waiters();
                 }
                 DriverEvent::UpgradeAborted => {
-                    conn.upgrade_settled.notify_waiters();
+                    conn.progress.notify_waiters();
                     close_boxed(probe.take()).await;
                 }
             }
@@ -112,6 +108,43 @@ pub(crate) async fn run(conn: Arc<Conn>, mut ws: Option<WsStream>) {
     close_boxed(probe.take()).await;
     if let Some(socket) = ws.take() {
         Box::pin(finish(conn, socket)).await;
+    }
+}
+
+/// How a write ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Written {
+    Yes,
+    Failed,
+    Stalled,
+}
+
+/// Writes `packets`, giving up after `limit` if the client takes nothing. The usual write
+/// completes at its first poll and touches no timer; one that waits borrows the session's
+/// timer (`armed` is cleared so that the session's next deadline is set again after).
+async fn guarded_write(
+    socket: &mut WsStream,
+    packets: Vec<Packet>,
+    mut timer: std::pin::Pin<&mut tokio::time::Sleep>,
+    limit: std::time::Duration,
+    armed: &mut Option<Instant>,
+) -> Written {
+    use std::future::Future as _;
+    use std::task::Poll;
+    let outcome = |result: Result<(), _>| match result {
+        Ok(()) => Written::Yes,
+        Err(_) => Written::Failed,
+    };
+    let mut write = pin!(ws::write_all(socket, packets));
+    let first = std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await;
+    if let Poll::Ready(result) = first {
+        return outcome(result);
+    }
+    timer.as_mut().reset(tokio::time::Instant::now() + limit);
+    *armed = None;
+    tokio::select! {
+        result = &mut write => outcome(result),
+        () = &mut timer => Written::Stalled,
     }
 }
 

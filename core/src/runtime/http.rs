@@ -304,7 +304,7 @@ async fn long_poll(conn: Arc<Conn>) -> (Response<Full<Bytes>>, bool) {
         };
         let (packets, compressible) = packets;
         if !packets.is_empty() {
-            conn.drained.notify_waiters();
+            conn.progress.notify_waiters();
             // Taking a closing session's final `close` ends it.
             conn.process_events();
             return (polling_body(payload::encode(&packets)), compressible);

@@ -256,17 +256,36 @@ pub(crate) struct SocketInner {
     pub(crate) conn: Arc<Conn>,
     handshake: Handshake,
     handlers: RwLock<HashMap<String, EventHandler>>,
-    any_handlers: Listeners<AnyHandler>,
-    outgoing_handlers: Listeners<OutgoingHandler>,
-    /// Whether `outgoing_handlers` has any, read on every emit without taking its lock.
+    /// Handlers most sockets never get, allocated on first use (each connection pays only
+    /// for what it uses).
+    extras: std::sync::OnceLock<Box<Extras>>,
+    /// Whether there is any outgoing listener, read on every emit without a lock.
     has_outgoing: AtomicBool,
-    middlewares: RwLock<Vec<PacketMiddleware>>,
-    error_handlers: RwLock<Vec<ErrorHandler>>,
-    disconnecting_handlers: RwLock<Vec<DisconnectHandler>>,
     disconnect_handlers: RwLock<Vec<DisconnectHandler>>,
     connected: AtomicBool,
     acks: Mutex<PendingAcks>,
     data: Mutex<Value>,
+}
+
+/// The handlers of a socket that are rarely used.
+struct Extras {
+    any_handlers: Listeners<AnyHandler>,
+    outgoing_handlers: Listeners<OutgoingHandler>,
+    middlewares: RwLock<Vec<PacketMiddleware>>,
+    error_handlers: RwLock<Vec<ErrorHandler>>,
+    disconnecting_handlers: RwLock<Vec<DisconnectHandler>>,
+}
+
+impl Extras {
+    fn new() -> Box<Extras> {
+        Box::new(Extras {
+            any_handlers: Listeners::new(),
+            outgoing_handlers: Listeners::new(),
+            middlewares: RwLock::new(Vec::new()),
+            error_handlers: RwLock::new(Vec::new()),
+            disconnecting_handlers: RwLock::new(Vec::new()),
+        })
+    }
 }
 
 /// One client in one namespace. Cheap to clone; every clone is the same socket.
@@ -317,12 +336,8 @@ impl Socket {
             conn,
             handshake,
             handlers: RwLock::new(HashMap::new()),
-            any_handlers: Listeners::new(),
-            outgoing_handlers: Listeners::new(),
+            extras: std::sync::OnceLock::new(),
             has_outgoing: AtomicBool::new(false),
-            middlewares: RwLock::new(Vec::new()),
-            error_handlers: RwLock::new(Vec::new()),
-            disconnecting_handlers: RwLock::new(Vec::new()),
             disconnect_handlers: RwLock::new(Vec::new()),
             connected: AtomicBool::new(true),
             acks: Mutex::new(PendingAcks::default()),
@@ -406,6 +421,10 @@ impl Socket {
         *self.0.data.lock().unwrap_or_else(|p| p.into_inner()) = data;
     }
 
+    fn extras(&self) -> &Extras {
+        self.0.extras.get_or_init(Extras::new)
+    }
+
     /// Handles event `event` from the client (replacing a previous handler for that name).
     ///
     /// The handler runs on the task that reads the connection, so it should not block; for
@@ -433,7 +452,7 @@ impl Socket {
     /// Listens to every event from the client, before packet middlewares and named
     /// handlers run (socket.io's `onAny`).
     pub fn on_any(&self, handler: impl Fn(&Socket, &Event) + Send + Sync + 'static) -> ListenerId {
-        self.0.any_handlers.add(Arc::new(handler), false)
+        self.extras().any_handlers.add(Arc::new(handler), false)
     }
 
     /// Like [`Socket::on_any`], called before the catch-all listeners added so far
@@ -442,13 +461,15 @@ impl Socket {
         &self,
         handler: impl Fn(&Socket, &Event) + Send + Sync + 'static,
     ) -> ListenerId {
-        self.0.any_handlers.add(Arc::new(handler), true)
+        self.extras().any_handlers.add(Arc::new(handler), true)
     }
 
     /// Removes the catch-all listener `id`, or all of them with `None` (socket.io's
     /// `offAny`).
     pub fn off_any(&self, id: Option<ListenerId>) {
-        self.0.any_handlers.remove(id);
+        if let Some(extras) = self.0.extras.get() {
+            extras.any_handlers.remove(id);
+        }
     }
 
     /// Listens to every event sent to the client, by this socket or by a broadcast that
@@ -457,7 +478,10 @@ impl Socket {
         &self,
         handler: impl Fn(&Socket, &str, &[Value]) + Send + Sync + 'static,
     ) -> ListenerId {
-        let id = self.0.outgoing_handlers.add(Arc::new(handler), false);
+        let id = self
+            .extras()
+            .outgoing_handlers
+            .add(Arc::new(handler), false);
         self.0.has_outgoing.store(true, Ordering::Release);
         id
     }
@@ -467,7 +491,7 @@ impl Socket {
         &self,
         handler: impl Fn(&Socket, &str, &[Value]) + Send + Sync + 'static,
     ) -> ListenerId {
-        let id = self.0.outgoing_handlers.add(Arc::new(handler), true);
+        let id = self.extras().outgoing_handlers.add(Arc::new(handler), true);
         self.0.has_outgoing.store(true, Ordering::Release);
         id
     }
@@ -475,15 +499,19 @@ impl Socket {
     /// Removes the outgoing listener `id`, or all of them with `None` (socket.io's
     /// `offAnyOutgoing`).
     pub fn off_any_outgoing(&self, id: Option<ListenerId>) {
-        self.0.outgoing_handlers.remove(id);
-        self.0
-            .has_outgoing
-            .store(!self.0.outgoing_handlers.is_empty(), Ordering::Release);
+        if let Some(extras) = self.0.extras.get() {
+            extras.outgoing_handlers.remove(id);
+            self.0
+                .has_outgoing
+                .store(!extras.outgoing_handlers.is_empty(), Ordering::Release);
+        }
     }
 
     pub(crate) fn notify_outgoing(&self, event: &str, args: &[Value]) {
-        if self.0.has_outgoing.load(Ordering::Acquire) {
-            for handler in self.0.outgoing_handlers.snapshot() {
+        if self.0.has_outgoing.load(Ordering::Acquire)
+            && let Some(extras) = self.0.extras.get()
+        {
+            for handler in extras.outgoing_handlers.snapshot() {
                 handler(self, event, args);
             }
         }
@@ -496,7 +524,7 @@ impl Socket {
         &self,
         middleware: impl Fn(&Socket, &mut Event) -> Result<(), PacketError> + Send + Sync + 'static,
     ) {
-        write(&self.0.middlewares).push(PacketMiddleware::Sync(Arc::new(middleware)));
+        write(&self.extras().middlewares).push(PacketMiddleware::Sync(Arc::new(middleware)));
     }
 
     /// Adds an asynchronous packet middleware: it gets the event and gives it back (maybe
@@ -507,19 +535,24 @@ impl Socket {
         F: Fn(Socket, Event) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Event, PacketError>> + Send + 'static,
     {
-        write(&self.0.middlewares).push(PacketMiddleware::Async(Arc::new(move |socket, event| {
-            Box::pin(middleware(socket, event))
-        })));
+        write(&self.extras().middlewares).push(PacketMiddleware::Async(Arc::new(
+            move |socket, event| Box::pin(middleware(socket, event)),
+        )));
     }
 
     /// Handles the errors of packet middlewares (socket.io's `socket.on("error")`). Without
     /// any handler, errors are logged with `tracing`.
     pub fn on_error(&self, handler: impl Fn(&Socket, &PacketError) + Send + Sync + 'static) {
-        write(&self.0.error_handlers).push(Arc::new(handler));
+        write(&self.extras().error_handlers).push(Arc::new(handler));
     }
 
     pub(crate) fn report_error(&self, error: &PacketError) {
-        let handlers = read(&self.0.error_handlers).clone();
+        let handlers = self
+            .0
+            .extras
+            .get()
+            .map(|e| read(&e.error_handlers).clone())
+            .unwrap_or_default();
         if handlers.is_empty() {
             tracing::warn!(socket = %self.id(), %error, "packet middleware error");
         }
@@ -533,7 +566,7 @@ impl Socket {
         &self,
         handler: impl Fn(&Socket, DisconnectReason) + Send + Sync + 'static,
     ) {
-        write(&self.0.disconnecting_handlers).push(Arc::new(handler));
+        write(&self.extras().disconnecting_handlers).push(Arc::new(handler));
     }
 
     /// Called once the socket has disconnected, with socket.io's reason.
@@ -548,10 +581,15 @@ impl Socket {
         let ack =
             id.map(|id| AckSender::new(self.0.conn.clone(), self.0.namespace.0.name.clone(), id));
         let event = Event::new(name, args, ack);
-        for handler in self.0.any_handlers.snapshot() {
-            handler(self, &event);
+        let extras = self.0.extras.get();
+        if let Some(extras) = extras {
+            for handler in extras.any_handlers.snapshot() {
+                handler(self, &event);
+            }
         }
-        let chain = read(&self.0.middlewares).clone();
+        let chain = extras
+            .map(|e| read(&e.middlewares).clone())
+            .unwrap_or_default();
         let outcome = if chain.is_empty() {
             ChainOutcome::Passed(event)
         } else {
@@ -793,7 +831,12 @@ impl Socket {
 
     /// The rest of [`Socket::on_close`], once `connected` was cleared by the caller.
     fn finish_close(&self, reason: DisconnectReason) {
-        let disconnecting = read(&self.0.disconnecting_handlers).clone();
+        let disconnecting = self
+            .0
+            .extras
+            .get()
+            .map(|e| read(&e.disconnecting_handlers).clone())
+            .unwrap_or_default();
         for handler in disconnecting {
             handler(self, reason);
         }
@@ -821,12 +864,14 @@ impl Socket {
         }
         // Drop handlers: they often capture clones of this socket.
         write(&self.0.handlers).clear();
-        self.0.any_handlers.remove(None);
-        self.0.outgoing_handlers.remove(None);
         self.0.has_outgoing.store(false, Ordering::Release);
-        write(&self.0.middlewares).clear();
-        write(&self.0.error_handlers).clear();
-        write(&self.0.disconnecting_handlers).clear();
+        if let Some(extras) = self.0.extras.get() {
+            extras.any_handlers.remove(None);
+            extras.outgoing_handlers.remove(None);
+            write(&extras.middlewares).clear();
+            write(&extras.error_handlers).clear();
+            write(&extras.disconnecting_handlers).clear();
+        }
         write(&self.0.disconnect_handlers).clear();
     }
 }

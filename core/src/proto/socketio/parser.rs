@@ -65,7 +65,8 @@ pub enum Parser {
 pub struct Decoder {
     parser: Parser,
     max_attachments: usize,
-    pending: Option<PendingBinary>,
+    /// Boxed: rare, and every connection keeps a decoder.
+    pending: Option<Box<PendingBinary>>,
 }
 
 #[derive(Debug)]
@@ -120,12 +121,12 @@ impl Decoder {
         let (header, attachments, json) = parse_text(text, self.max_attachments)?;
         match attachments {
             Some(expected) if expected > 0 => {
-                self.pending = Some(PendingBinary {
+                self.pending = Some(Box::new(PendingBinary {
                     header,
                     json,
                     expected,
                     received: Vec::new(),
-                });
+                }));
                 Ok(None)
             }
             _ => finish(header, json, &[]).map(Some),
@@ -147,7 +148,7 @@ impl Decoder {
             json,
             received,
             ..
-        } = self.pending.take().expect("pending");
+        } = *self.pending.take().expect("pending");
         finish(header, json, &received).map(Some)
     }
 }
