@@ -163,37 +163,24 @@ where
     }
 }
 
-/// Writes `packets`: the first frame on its own, then the rest gathered into writes of up to
-/// 16 KiB.
-///
-/// The first frame goes alone, as with engine.io, whose WebSocket transport writes a packet
-/// as soon as it is queued on an idle transport and gathers only what is queued meanwhile.
-/// Clients that read one message per `await` (the official conformance suite's among them)
-/// would otherwise miss a second frame that arrived in the same TCP segment, e.g. the
-/// events a `connection` handler emits right after the CONNECT reply. Under load, batches
-/// grow and still share writes.
+/// Writes `packets` as one batch: frames are gathered into writes of up to 16 KiB and
+/// flushed together (the driver splits a batch after a CONNECT reply; see
+/// `driver::CONNECT_REPLY_GAP`).
 pub(crate) async fn write_all(
     ws: &mut WsStream,
     packets: Vec<Packet>,
 ) -> Result<(), tungstenite::Error> {
     // As engine.io, a server-side close over WebSocket is the close frame alone (the `1`
     // packet is for long-polling): python-socketio reports the two differently.
-    let mut messages = packets
-        .into_iter()
-        .filter(|packet| *packet != Packet::Close)
-        .filter_map(|packet| to_message(packet.to_ws_frame()));
-    if let Some(first) = messages.next() {
-        ws.send(first).await?;
+    for packet in packets {
+        if packet == Packet::Close {
+            continue;
+        }
+        if let Some(message) = to_message(packet.to_ws_frame()) {
+            ws.feed(message).await?;
+        }
     }
-    let mut rest = false;
-    for message in messages {
-        ws.feed(message).await?;
-        rest = true;
-    }
-    if rest {
-        ws.flush().await?;
-    }
-    Ok(())
+    ws.flush().await
 }
 
 /// Sends a close frame, giving the peer one second, then drops the socket.
