@@ -52,6 +52,7 @@ pub fn decode(data: &Bytes) -> Result<Packet, DecodeError> {
         .get("type")
         .and_then(Value::as_u64)
         .and_then(|t| u8::try_from(t).ok())
+        .filter(|t| *t <= 9)
         .and_then(|t| PacketType::from_digit(b'0' + t))
         .filter(|t| !matches!(t, PacketType::BinaryEvent | PacketType::BinaryAck))
         .ok_or(DecodeError::UnknownType('?'))?;
@@ -144,6 +145,13 @@ mod tests {
         assert!(bad(r#"{"type":2,"nsp":"/","data":["a"],"id":-1}"#).is_err());
         assert!(bad(r#"{"type":2,"nsp":"/","data":["a"],"id":1}"#).is_ok());
         assert!(decode(&Bytes::from_static(b"\xc1")).is_err());
+        // Found by fuzzing: a packet type of 252 overflowed `b'0' + type`.
+        assert!(
+            decode(&Bytes::from_static(
+                b"\x82\xa4type\xce\x00\x00\x00\xfc\xa1\x0e/"
+            ))
+            .is_err()
+        );
         // notepack's `undefined` (fixext 1, type 0) counts as absent: a CONNECT without auth.
         let undefined_data =
             Bytes::from_static(b"\x83\xa4type\x00\xa4data\xd4\x00\x00\xa3nsp\xa1/");
