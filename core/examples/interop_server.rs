@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use polysocket::{
-    BroadcastAckError, BroadcastOperator, ConnectError, ConnectionStateRecovery, Event, Map,
-    PacketError, Parser, Server, ServerConfig, Socket, Value,
+    AllowRequest, BroadcastAckError, BroadcastOperator, ConnectError, ConnectionStateRecovery,
+    Event, Map, PacketError, Parser, Server, ServerConfig, Socket, Value,
 };
 
 type ReasonLog = Arc<Mutex<Vec<Value>>>;
@@ -444,6 +444,14 @@ async fn main() -> std::io::Result<()> {
         config.ping_timeout = timeout;
     }
     config.cleanup_empty_child_namespaces = true;
+    if std::env::var("ALLOW_REQUEST").is_ok_and(|v| v == "1") {
+        config.allow_request = Some(AllowRequest::new(|head| {
+            match head.uri.query().unwrap_or_default().contains("denied=1") {
+                true => Err("denied".to_owned()),
+                false => Ok(()),
+            }
+        }));
+    }
     if std::env::var("PARSER").is_ok_and(|v| v == "msgpack") {
         config.parser = Parser::Msgpack;
     }

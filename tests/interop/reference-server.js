@@ -18,6 +18,9 @@ const io = new Server(httpServer, {
   cleanupEmptyChildNamespaces: true,
   ...(recovery ? { connectionStateRecovery: { maxDisconnectionDuration: 3000 } } : {}),
   ...(process.env.PARSER === "msgpack" ? { parser: require("socket.io-msgpack-parser") } : {}),
+  ...(process.env.ALLOW_REQUEST === "1"
+    ? { allowRequest: (req, callback) => callback(req.url.includes("denied=1") ? "denied" : null, !req.url.includes("denied=1")) }
+    : {}),
 });
 
 /** Disconnect reasons recorded by every namespace, in order. */
