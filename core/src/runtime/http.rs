@@ -174,11 +174,7 @@ where
             })
         }
         Ok(RequestKind::Poll(sid)) => match server.session(&sid) {
-            Some(conn) => {
-                let encoding = accepted_encoding(&req);
-                let (response, compressible) = long_poll(conn).await;
-                compress(server, encoding.filter(|_| compressible), response)
-            }
+            Some(conn) => long_poll(conn, accepted_encoding(&req)).await,
             None => error_response(RequestError::UnknownSid),
         },
         Ok(RequestKind::Post(sid)) => match server.session(&sid) {
@@ -265,15 +261,15 @@ where
     response
 }
 
-/// Answers a polling GET once packets are queued; also says whether the response may be
-/// compressed (some packet in it may be).
-async fn long_poll(conn: Arc<Conn>) -> (Response<Full<Bytes>>, bool) {
+/// Answers a polling GET once packets are queued, compressed with `encoding` when some
+/// packet in it may be.
+async fn long_poll(conn: Arc<Conn>, encoding: Option<Encoding>) -> Response<Full<Bytes>> {
     {
         let mut state = conn.lock();
         if state.poll_active {
             drop(state);
             conn.abort(CloseReason::TransportError);
-            return (error_response(RequestError::BadRequest), false);
+            return error_response(RequestError::BadRequest);
         }
         state.poll_active = true;
     }
@@ -295,10 +291,10 @@ async fn long_poll(conn: Arc<Conn>) -> (Response<Full<Bytes>>, bool) {
                 let client_closed =
                     state.engine.close_reason() == Some(CloseReason::TransportClose);
                 let body = if client_closed { b"6" } else { b"1" };
-                return (polling_body(body.to_vec()), false);
+                return polling_body(body.to_vec());
             }
             if state.engine.transport() != Transport::Polling {
-                return (polling_body(b"6".to_vec()), false);
+                return polling_body(b"6".to_vec());
             }
             state.engine.drain_transmits_compressible()
         };
@@ -307,7 +303,8 @@ async fn long_poll(conn: Arc<Conn>) -> (Response<Full<Bytes>>, bool) {
             conn.progress.notify_waiters();
             // Taking a closing session's final `close` ends it.
             conn.process_events();
-            return (polling_body(payload::encode(&packets)), compressible);
+            let encoding = encoding.filter(|_| compressible);
+            return compressed_polling_body(&conn.server, encoding, payload::encode(&packets));
         }
         notified.await;
     }
@@ -428,49 +425,46 @@ fn accepted_encoding<B>(req: &Request<B>) -> Option<Encoding> {
     }
 }
 
-/// Compresses a long-polling response (engine.io's `httpCompression`) when the client
-/// accepts it and the body reaches the threshold.
-fn compress(
+/// A long-polling response with `body`, compressed (engine.io's `httpCompression`) when
+/// the client accepts `encoding` and the body reaches the threshold.
+fn compressed_polling_body(
     server: &ServerInner,
     encoding: Option<Encoding>,
-    response: Response<Full<Bytes>>,
+    body: Vec<u8>,
 ) -> Response<Full<Bytes>> {
     use std::io::Write as _;
     let (Some(settings), Some(encoding)) = (server.config.http_compression, encoding) else {
-        return response;
+        return polling_body(body);
     };
-    let (mut parts, body) = response.into_parts();
-    let body = match futures_util::FutureExt::now_or_never(http_body_util::BodyExt::collect(body)) {
-        Some(Ok(collected)) => collected.to_bytes(),
-        _ => return Response::from_parts(parts, Full::new(Bytes::new())),
-    };
-    if parts.status != StatusCode::OK || body.len() < settings.threshold {
-        return Response::from_parts(parts, Full::new(body));
+    if body.len() < settings.threshold {
+        return polling_body(body);
     }
-    let compressed = match encoding {
+    let (compressed, name) = match encoding {
         Encoding::Gzip => {
             let mut encoder =
                 flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-            encoder.write_all(&body).and_then(|()| encoder.finish())
+            (
+                encoder.write_all(&body).and_then(|()| encoder.finish()),
+                "gzip",
+            )
         }
         Encoding::Deflate => {
             let mut encoder =
                 flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
-            encoder.write_all(&body).and_then(|()| encoder.finish())
+            (
+                encoder.write_all(&body).and_then(|()| encoder.finish()),
+                "deflate",
+            )
         }
     };
     let Ok(compressed) = compressed else {
-        return Response::from_parts(parts, Full::new(body));
+        return polling_body(body);
     };
-    let name = match encoding {
-        Encoding::Gzip => "gzip",
-        Encoding::Deflate => "deflate",
-    };
-    parts
-        .headers
+    let mut response = polling_body(compressed);
+    response
+        .headers_mut()
         .insert(header::CONTENT_ENCODING, HeaderValue::from_static(name));
-    parts.headers.remove(header::CONTENT_LENGTH);
-    Response::from_parts(parts, Full::new(Bytes::from(compressed)))
+    response
 }
 
 fn polling_body(body: Vec<u8>) -> Response<Full<Bytes>> {
