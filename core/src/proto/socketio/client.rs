@@ -978,6 +978,17 @@ mod tests {
         }
     }
 
+    /// A manager whose socket of `/` is connected (id `A`), events and packets drained.
+    fn connected(config: ManagerConfig, t0: Instant) -> ClientManager {
+        let mut manager = ClientManager::new(config);
+        manager.connect("/", empty(), t0);
+        manager.engine_opened(t0);
+        server(&mut manager, r#"0{"sid":"A"}"#, t0);
+        events(&mut manager);
+        text(&mut manager);
+        manager
+    }
+
     fn empty() -> Value {
         Value::Object(Map::new())
     }
@@ -1039,12 +1050,7 @@ mod tests {
     #[test]
     fn acks_resolve_or_time_out_and_server_acks_go_back() {
         let t0 = Instant::now();
-        let mut manager = ClientManager::new(ManagerConfig::default());
-        manager.connect("/", empty(), t0);
-        manager.engine_opened(t0);
-        server(&mut manager, r#"0{"sid":"A"}"#, t0);
-        events(&mut manager);
-        text(&mut manager);
+        let mut manager = connected(ManagerConfig::default(), t0);
         let answered = manager
             .emit(
                 "/",
@@ -1109,11 +1115,7 @@ mod tests {
             reconnection_attempts: Some(2),
             ..ManagerConfig::default()
         };
-        let mut manager = ClientManager::new(config);
-        manager.connect("/", empty(), t0);
-        manager.engine_opened(t0);
-        server(&mut manager, r#"0{"sid":"A"}"#, t0);
-        events(&mut manager);
+        let mut manager = connected(config, t0);
         manager.engine_closed(CloseReason::TransportClose, t0, 0.0);
         assert_eq!(
             events(&mut manager),
@@ -1259,12 +1261,7 @@ mod tests {
             ack_timeout: Some(Duration::from_secs(1)),
             ..ManagerConfig::default()
         };
-        let mut manager = ClientManager::new(config);
-        manager.connect("/", empty(), t0);
-        manager.engine_opened(t0);
-        server(&mut manager, r#"0{"sid":"A"}"#, t0);
-        events(&mut manager);
-        text(&mut manager);
+        let mut manager = connected(config, t0);
         let first = manager
             .emit("/", "a", vec![], Some(None), false, t0)
             .unwrap();
@@ -1310,12 +1307,7 @@ mod tests {
             ack_timeout: Some(Duration::from_millis(100)),
             ..ManagerConfig::default()
         };
-        let mut manager = ClientManager::new(config);
-        manager.connect("/", empty(), t0);
-        manager.engine_opened(t0);
-        server(&mut manager, r#"0{"sid":"A"}"#, t0);
-        events(&mut manager);
-        text(&mut manager);
+        let mut manager = connected(config, t0);
         let id = manager
             .emit("/", "x", vec![], Some(None), false, t0)
             .unwrap();
@@ -1346,11 +1338,7 @@ mod tests {
     #[test]
     fn a_disconnection_fails_the_acks_of_sent_packets() {
         let t0 = Instant::now();
-        let mut manager = ClientManager::new(ManagerConfig::default());
-        manager.connect("/", empty(), t0);
-        manager.engine_opened(t0);
-        server(&mut manager, r#"0{"sid":"A"}"#, t0);
-        events(&mut manager);
+        let mut manager = connected(ManagerConfig::default(), t0);
         let id = manager
             .emit("/", "q", vec![], Some(None), false, t0)
             .unwrap();

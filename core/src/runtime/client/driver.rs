@@ -494,10 +494,7 @@ impl Driver {
         let Some(socket) = self.socket_handle(nsp) else {
             return;
         };
-        let handlers = lock(&socket.client.shared.handlers)
-            .get(nsp)
-            .map(|h| h.any_outgoing.clone())
-            .unwrap_or_default();
+        let handlers = socket.client.shared.listeners(nsp, |h| &h.any_outgoing);
         for handler in handlers {
             handler(&socket, event, args);
         }
@@ -526,19 +523,13 @@ impl Driver {
                     s.recovered = recovered;
                     s.last_error = None;
                 });
-                let handlers = lock(&shared.handlers)
-                    .get(&nsp)
-                    .map(|h| h.connect.clone())
-                    .unwrap_or_default();
+                let handlers = shared.listeners(&nsp, |h| &h.connect);
                 for handler in handlers {
                     handler(&socket);
                 }
             }
             SocketEvent::ConnectError { message, data } => {
-                let handlers = lock(&shared.handlers)
-                    .get(&nsp)
-                    .map(|h| h.connect_error.clone())
-                    .unwrap_or_default();
+                let handlers = shared.listeners(&nsp, |h| &h.connect_error);
                 for handler in handlers {
                     handler(&socket, &message, data.as_ref());
                 }
@@ -550,10 +541,7 @@ impl Driver {
                     s.connected = false;
                     s.recovered = false;
                 });
-                let handlers = lock(&shared.handlers)
-                    .get(&nsp)
-                    .map(|h| h.disconnect.clone())
-                    .unwrap_or_default();
+                let handlers = shared.listeners(&nsp, |h| &h.disconnect);
                 for handler in handlers {
                     handler(&socket, reason);
                 }

@@ -181,6 +181,16 @@ enum Command {
     Close,
 }
 
+impl Shared {
+    /// A copy of one list of `nsp`'s handlers, so that none is called under the lock.
+    fn listeners<T: Clone>(&self, nsp: &str, pick: impl Fn(&SocketHandlers) -> &Vec<T>) -> Vec<T> {
+        lock(&self.handlers)
+            .get(nsp)
+            .map(|h| pick(h).clone())
+            .unwrap_or_default()
+    }
+}
+
 struct Shared {
     commands: mpsc::UnboundedSender<Command>,
     options: ClientOptions,
@@ -362,6 +372,11 @@ impl ClientSocket {
         lock(&self.client.shared.handlers)
     }
 
+    /// Changes the handlers of this socket's namespace (created if needed).
+    fn edit_handlers<R>(&self, edit: impl FnOnce(&mut SocketHandlers) -> R) -> R {
+        edit(self.handlers().entry(self.nsp.clone()).or_default())
+    }
+
     /// Adds a listener of event `event` from the server. Every listener is called, in
     /// the order added; when the server waits for an ack, the first one gets the handle.
     pub fn on(
@@ -375,13 +390,7 @@ impl ClientSocket {
     fn add_listener(&self, event: String, handler: EventHandler) -> u64 {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.handlers()
-            .entry(self.nsp.clone())
-            .or_default()
-            .events
-            .entry(event)
-            .or_default()
-            .push((id, handler));
+        self.edit_handlers(|h| h.events.entry(event).or_default().push((id, handler)));
         id
     }
 
@@ -427,11 +436,7 @@ impl ClientSocket {
 
     /// Listens to every event from the server (`onAny`).
     pub fn on_any(&self, handler: impl Fn(&ClientSocket, &str, &[Value]) + Send + Sync + 'static) {
-        self.handlers()
-            .entry(self.nsp.clone())
-            .or_default()
-            .any
-            .push(Arc::new(handler));
+        self.edit_handlers(|h| h.any.push(Arc::new(handler)));
     }
 
     /// Listens to every event this socket emits (`onAnyOutgoing`).
@@ -439,20 +444,12 @@ impl ClientSocket {
         &self,
         handler: impl Fn(&ClientSocket, &str, &[Value]) + Send + Sync + 'static,
     ) {
-        self.handlers()
-            .entry(self.nsp.clone())
-            .or_default()
-            .any_outgoing
-            .push(Arc::new(handler));
+        self.edit_handlers(|h| h.any_outgoing.push(Arc::new(handler)));
     }
 
     /// Called on every (re)connection (`connect`).
     pub fn on_connect(&self, handler: impl Fn(&ClientSocket) + Send + Sync + 'static) {
-        self.handlers()
-            .entry(self.nsp.clone())
-            .or_default()
-            .connect
-            .push(Arc::new(handler));
+        self.edit_handlers(|h| h.connect.push(Arc::new(handler)));
     }
 
     /// Called when the connection is refused (`connect_error`), with the message and data.
@@ -460,11 +457,7 @@ impl ClientSocket {
         &self,
         handler: impl Fn(&ClientSocket, &str, Option<&Value>) + Send + Sync + 'static,
     ) {
-        self.handlers()
-            .entry(self.nsp.clone())
-            .or_default()
-            .connect_error
-            .push(Arc::new(handler));
+        self.edit_handlers(|h| h.connect_error.push(Arc::new(handler)));
     }
 
     /// Called on every disconnection, with socket.io-client's reason (`disconnect`).
@@ -472,11 +465,7 @@ impl ClientSocket {
         &self,
         handler: impl Fn(&ClientSocket, ClientDisconnectReason) + Send + Sync + 'static,
     ) {
-        self.handlers()
-            .entry(self.nsp.clone())
-            .or_default()
-            .disconnect
-            .push(Arc::new(handler));
+        self.edit_handlers(|h| h.disconnect.push(Arc::new(handler)));
     }
 
     /// Emits `event` with one serializable argument. While disconnected it waits in the
