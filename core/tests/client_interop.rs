@@ -125,6 +125,14 @@ fn collect(socket: &ClientSocket, event: &str) -> Arc<Mutex<Vec<Vec<Value>>>> {
     got
 }
 
+/// Records every disconnect reason of `socket`.
+fn disconnect_reasons(socket: &ClientSocket) -> Arc<Mutex<Vec<DisconnectReason>>> {
+    let reasons: Arc<Mutex<Vec<DisconnectReason>>> = Arc::default();
+    let sink = reasons.clone();
+    socket.on_disconnect(move |_, reason| sink.lock().unwrap().push(reason));
+    reasons
+}
+
 async fn until(what: &str, mut done: impl FnMut() -> bool) {
     tokio::time::timeout(WAIT, async {
         while !done() {
@@ -247,9 +255,7 @@ async fn refusals_and_disconnect_reasons() {
 
         // `socket.disconnect()` on the server: no reconnection.
         let socket = client::connect(&server.url("/"), options(&transports)).unwrap();
-        let reasons: Arc<Mutex<Vec<DisconnectReason>>> = Arc::default();
-        let sink = reasons.clone();
-        socket.on_disconnect(move |_, reason| sink.lock().unwrap().push(reason));
+        let reasons = disconnect_reasons(&socket);
         connect_now(&socket).await.unwrap();
         socket.emit_args("server-disconnect", vec![]).unwrap();
         until("io server disconnect", || {
@@ -267,9 +273,7 @@ async fn refusals_and_disconnect_reasons() {
 
         // `socket.disconnect(true)`: DISCONNECT first, so `io server disconnect` too.
         let socket = client::connect(&server.url("/"), options(&transports)).unwrap();
-        let reasons: Arc<Mutex<Vec<DisconnectReason>>> = Arc::default();
-        let sink = reasons.clone();
-        socket.on_disconnect(move |_, reason| sink.lock().unwrap().push(reason));
+        let reasons = disconnect_reasons(&socket);
         connect_now(&socket).await.unwrap();
         socket.emit_args("server-close", vec![]).unwrap();
         until("io server disconnect", || {
@@ -287,9 +291,7 @@ async fn refusals_and_disconnect_reasons() {
         opts.manager.reconnection_delay = Duration::from_millis(100);
         opts.manager.randomization_factor = 0.0;
         let socket = client::connect(&server.url("/"), opts).unwrap();
-        let reasons: Arc<Mutex<Vec<DisconnectReason>>> = Arc::default();
-        let sink = reasons.clone();
-        socket.on_disconnect(move |_, reason| sink.lock().unwrap().push(reason));
+        let reasons = disconnect_reasons(&socket);
         let connects = Arc::new(Mutex::new(0));
         let counter = connects.clone();
         socket.on_connect(move |_| *counter.lock().unwrap() += 1);
@@ -504,9 +506,7 @@ async fn against_a_python_socketio_server() {
             )]
         );
 
-        let reasons: Arc<Mutex<Vec<DisconnectReason>>> = Arc::default();
-        let sink = reasons.clone();
-        socket.on_disconnect(move |_, reason| sink.lock().unwrap().push(reason));
+        let reasons = disconnect_reasons(&socket);
         socket.emit_args("server-disconnect", vec![]).unwrap();
         until("io server disconnect", || {
             !reasons.lock().unwrap().is_empty()
