@@ -8,8 +8,28 @@ use std::time::Duration;
 
 use polysocket::{
     AllowRequest, BroadcastAckError, BroadcastOperator, ConnectError, ConnectionStateRecovery,
-    Event, Map, PacketError, Parser, Server, ServerConfig, Socket, Value,
+    CookieConfig, EmitError, Event, Map, PacketError, Parser, PerMessageDeflate, SaturationPolicy,
+    Server, ServerConfig, Socket, Value,
 };
+use serde::{Deserialize, Serialize};
+
+/// `typed-sum`'s argument.
+#[derive(Debug, Serialize, Deserialize)]
+struct Operands {
+    a: i64,
+    b: i64,
+}
+
+/// `typed-sum`'s answer.
+#[derive(Debug, Serialize)]
+struct Sum {
+    sum: i64,
+}
+
+polysocket::events! {
+    /// Adds two integers (the contract's typed event).
+    TypedSum = "typed-sum" => Operands;
+}
 
 type ReasonLog = Arc<Mutex<Vec<Value>>>;
 
@@ -161,9 +181,45 @@ fn main_namespace(io: &Server, log: &ReasonLog) {
         socket.on("server-disconnect", |socket, _| socket.disconnect(false));
         socket.on("server-close", |socket, _| socket.disconnect(true));
         socket.on("kill-transport", |socket, _| socket.conn().close());
+        options_handlers(&socket);
         socket.on("get-recovered", |socket, event| {
             ack_with(event, socket.recovered().into())
         });
+    });
+}
+
+/// The contract's typed event and the backpressure `flood` (polysocket only).
+fn options_handlers(socket: &Socket) {
+    socket.on_event::<TypedSum>(|_, operands, ack| {
+        if let Some(ack) = ack {
+            let _ = ack.send(&Sum {
+                sum: operands.a + operands.b,
+            });
+        }
+    });
+    socket.on_async("flood", |socket, mut event| async move {
+        let count = arg(&event, 0).as_u64().unwrap_or(0);
+        let size = usize::try_from(arg(&event, 1).as_u64().unwrap_or(0)).unwrap_or(0);
+        let wait_drain = arg(&event, 2).as_bool().unwrap_or(false);
+        let filler = "x".repeat(size);
+        let (mut sent, mut refused) = (0u64, 0u64);
+        for i in 0..count {
+            if wait_drain && socket.buffered() >= 16 {
+                socket.drained().await;
+            }
+            match socket.emit_args("flood-item", vec![i.into(), filler.as_str().into()]) {
+                Ok(()) => sent += 1,
+                Err(EmitError::Saturated) => refused += 1,
+                Err(_) => return,
+            }
+        }
+        socket.drained().await;
+        if let Some(ack) = event.ack() {
+            let _ = ack.send_args(vec![object(&[
+                ("sent", sent.into()),
+                ("refused", refused.into()),
+            ])]);
+        }
     });
 }
 
@@ -451,6 +507,21 @@ async fn main() -> std::io::Result<()> {
                 false => Ok(()),
             }
         }));
+    }
+    if std::env::var("COOKIE").is_ok_and(|v| v == "1") {
+        config.cookie = Some(CookieConfig::default());
+    }
+    if std::env::var("PER_MESSAGE_DEFLATE").is_ok_and(|v| v == "1") {
+        config.per_message_deflate = Some(PerMessageDeflate::default());
+    }
+    if let Some(max) = std::env::var("MAX_BUFFERED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        config.max_buffered_packets = max;
+    }
+    if std::env::var("ON_SATURATED").is_ok_and(|v| v == "disconnect") {
+        config.on_saturated = SaturationPolicy::Disconnect;
     }
     if std::env::var("PARSER").is_ok_and(|v| v == "msgpack") {
         config.parser = Parser::Msgpack;

@@ -15,7 +15,7 @@ fi
 
 FUZZ_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CORE_DIR="$(dirname "$FUZZ_DIR")"
-TARGETS=(engineio_payload socketio_packet socketio_msgpack)
+TARGETS=(engineio_payload socketio_packet socketio_msgpack websocket_frames)
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/polysocket-fuzz.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT

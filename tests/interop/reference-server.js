@@ -17,6 +17,8 @@ const io = new Server(httpServer, {
   pingTimeout,
   cleanupEmptyChildNamespaces: true,
   ...(recovery ? { connectionStateRecovery: { maxDisconnectionDuration: 3000 } } : {}),
+  ...(process.env.COOKIE === "1" ? { cookie: true } : {}),
+  ...(process.env.PER_MESSAGE_DEFLATE === "1" ? { perMessageDeflate: true } : {}),
   ...(process.env.PARSER === "msgpack" ? { parser: require("socket.io-msgpack-parser") } : {}),
   ...(process.env.ALLOW_REQUEST === "1"
     ? { allowRequest: (req, callback) => callback(req.url.includes("denied=1") ? "denied" : null, !req.url.includes("denied=1")) }
@@ -143,6 +145,17 @@ root.on("connection", (socket) => {
 
   socket.on("server-disconnect", () => {
     socket.disconnect();
+  });
+
+  // The typed event: JS has no types at run time, so the shape is checked by hand with the
+  // message polysocket's typed handlers report.
+  socket.on("typed-sum", (operands, ack) => {
+    const valid = operands && Number.isInteger(operands.a) && Number.isInteger(operands.b);
+    if (!valid) {
+      socket.emit("middleware-error", `invalid argument for "typed-sum": expected { a, b } integers`);
+      return;
+    }
+    if (typeof ack === "function") ack({ sum: operands.a + operands.b });
   });
 
   socket.on("kill-transport", () => {

@@ -9,3 +9,4 @@ pub mod recovery;
 pub mod rooms;
 pub mod socketio;
 pub mod value;
+pub mod websocket;

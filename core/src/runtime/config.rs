@@ -100,6 +100,9 @@ pub struct ServerConfig {
     /// `httpCompression` (default on, threshold 1024 bytes): long-polling responses at least
     /// this large are compressed (gzip or deflate) for clients that accept it.
     pub http_compression: Option<HttpCompression>,
+    /// `perMessageDeflate` (default off, as in socket.io v4): WebSocket messages at least
+    /// this large are compressed for clients that offer permessage-deflate.
+    pub per_message_deflate: Option<PerMessageDeflate>,
     /// `parser` (default socket.io's own): [`Parser::Msgpack`] for clients configured with
     /// npm `socket.io-msgpack-parser`.
     pub parser: Parser,
@@ -230,6 +233,22 @@ impl Default for HttpCompression {
     }
 }
 
+/// engine.io's `perMessageDeflate` option (`true` in socket.io is the default here).
+///
+/// The server negotiates no context takeover in either direction: messages are compressed
+/// one by one, so connections keep no zlib state and memory stays flat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PerMessageDeflate {
+    /// Smallest message that is compressed, in bytes (default 1024).
+    pub threshold: usize,
+}
+
+impl Default for PerMessageDeflate {
+    fn default() -> Self {
+        PerMessageDeflate { threshold: 1024 }
+    }
+}
+
 /// What happens to a client whose outbound queue is full
 /// ([`ServerConfig::max_buffered_packets`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -282,6 +301,7 @@ impl Default for ServerConfig {
             allow_request: None,
             cookie: None,
             http_compression: Some(HttpCompression::default()),
+            per_message_deflate: None,
         }
     }
 }

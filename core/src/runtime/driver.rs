@@ -23,7 +23,7 @@ pub(crate) async fn run(conn: Arc<Conn>, mut ws: Option<WsStream>) {
         // Outputs first: packets for the main socket, then for the probe.
         if let Some(socket) = ws.as_mut() {
             loop {
-                let mut packets = conn.lock().engine.drain_transmits();
+                let mut packets = conn.lock().engine.drain_transmits_flagged();
                 if packets.is_empty() {
                     break;
                 }
@@ -51,8 +51,10 @@ pub(crate) async fn run(conn: Arc<Conn>, mut ws: Option<WsStream>) {
             }
         }
         if let Some(socket) = probe.as_deref_mut() {
-            let packets: Vec<Packet> =
-                std::iter::from_fn(|| conn.lock().engine.poll_probe_transmit()).collect();
+            let packets: Vec<(Packet, bool)> =
+                std::iter::from_fn(|| conn.lock().engine.poll_probe_transmit())
+                    .map(|packet| (packet, false))
+                    .collect();
             if !packets.is_empty() && Box::pin(ws::write_all(socket, packets)).await.is_err() {
                 close_boxed(probe.take()).await;
             }
@@ -124,7 +126,7 @@ enum Written {
 /// timer (`armed` is cleared so that the session's next deadline is set again after).
 async fn guarded_write(
     socket: &mut WsStream,
-    packets: Vec<Packet>,
+    packets: Vec<(Packet, bool)>,
     mut timer: std::pin::Pin<&mut tokio::time::Sleep>,
     limit: std::time::Duration,
     armed: &mut Option<Instant>,
@@ -167,11 +169,11 @@ const CONNECT_REPLY_GAP: std::time::Duration = std::time::Duration::from_millis(
 
 /// When `packets` holds a Socket.IO CONNECT reply (`40...`) followed by more frames, splits
 /// them off after the reply and returns them.
-fn split_after_connect_reply(packets: &mut Vec<Packet>) -> Option<Vec<Packet>> {
+fn split_after_connect_reply(packets: &mut Vec<(Packet, bool)>) -> Option<Vec<(Packet, bool)>> {
     // The frame is `4` (Engine.IO message) + `0` (Socket.IO CONNECT) + ...
     let at = packets
         .iter()
-        .position(|p| matches!(p, Packet::Text(frame) if frame.frame().starts_with(b"40")))?;
+        .position(|(p, _)| matches!(p, Packet::Text(frame) if frame.frame().starts_with(b"40")))?;
     (at + 1 < packets.len()).then(|| packets.split_off(at + 1))
 }
 
@@ -185,7 +187,7 @@ async fn close_boxed(probe: Option<Box<WsStream>>) {
 
 /// Writes what is left and closes the socket once the session closed.
 async fn finish(conn: Arc<Conn>, mut socket: WsStream) {
-    let remaining = conn.lock().engine.drain_transmits();
+    let remaining = conn.lock().engine.drain_transmits_flagged();
     let _ = ws::write_all(&mut socket, remaining).await;
     ws::close(Some(socket)).await;
 }

@@ -23,6 +23,7 @@ use crate::proto::engineio::{
     CloseReason, EngineQuery, Packet, RequestError, RequestKind, Transport, classify, payload,
     query_pairs,
 };
+use crate::proto::websocket;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -146,9 +147,8 @@ where
             let info = request_info(&req, address);
             let sid: Arc<str> = Arc::from(super::ids::generate());
             let server2 = server.clone();
-            let max = server.config.max_http_buffer_size;
             let opened = sid.clone();
-            let mut response = accept_websocket(&mut req, max, move |ws| async move {
+            let mut response = accept_websocket(&mut req, server, move |ws| async move {
                 server2.open_session(opened, Transport::WebSocket, info, Some(ws));
             });
             set_cookie(server, &sid, &mut response);
@@ -162,17 +162,11 @@ where
                 return error_response(RequestError::BadRequest);
             }
             conn.wake_driver.notify_one();
-            let max = server.config.max_http_buffer_size;
-            accept_websocket(&mut req, max, move |ws| async move {
+            accept_websocket(&mut req, server, move |ws| async move {
                 conn.offer_probe(ws);
             })
         }
-        Ok(RequestKind::Reject(_)) => {
-            let max = server.config.max_http_buffer_size;
-            accept_websocket(&mut req, max, |mut ws| async move {
-                let _ = futures_util::SinkExt::close(&mut ws).await;
-            })
-        }
+        Ok(RequestKind::Reject(_)) => accept_websocket(&mut req, server, |ws| ws::close(Some(ws))),
         Ok(RequestKind::Poll(sid)) => match server.session(&sid) {
             Some(conn) => long_poll(conn, accepted_encoding(&req)).await,
             None => error_response(RequestError::UnknownSid),
@@ -230,10 +224,11 @@ fn compact_headers(headers: &http::HeaderMap) -> http::HeaderMap {
     compact
 }
 
-/// Answers `101 Switching Protocols` and hands the WebSocket to `then` once hyper upgrades.
+/// Answers `101 Switching Protocols` (accepting permessage-deflate when the server has it
+/// on and the client offers it) and hands the WebSocket to `then` once hyper upgrades.
 fn accept_websocket<B, F, Fut>(
     req: &mut Request<B>,
-    max_payload: u64,
+    server: &ServerInner,
     then: F,
 ) -> Response<Full<Bytes>>
 where
@@ -244,10 +239,19 @@ where
         return error_response(RequestError::BadRequest);
     };
     let accept = derive_accept_key(key.as_bytes());
+    let deflate_threshold = server.config.per_message_deflate.and_then(|deflate| {
+        let offers = req.headers().get_all(header::SEC_WEBSOCKET_EXTENSIONS);
+        websocket::accepts_permessage_deflate(offers.iter().filter_map(|v| v.to_str().ok()))
+            .then_some(deflate.threshold)
+    });
+    let settings = ws::WsSettings {
+        max_payload: usize::try_from(server.config.max_http_buffer_size).unwrap_or(usize::MAX),
+        deflate_threshold,
+    };
     let upgrade = hyper::upgrade::on(req);
     tokio::spawn(async move {
         if let Ok(upgraded) = upgrade.await {
-            then(ws::from_upgraded(upgraded, max_payload).await).await;
+            then(ws::from_upgraded(upgraded, settings)).await;
         }
     });
     let mut response = Response::new(Full::new(Bytes::new()));
@@ -257,6 +261,12 @@ where
     headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
     if let Ok(accept) = HeaderValue::from_str(&accept) {
         headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    if deflate_threshold.is_some() {
+        headers.insert(
+            header::SEC_WEBSOCKET_EXTENSIONS,
+            HeaderValue::from_static(websocket::PERMESSAGE_DEFLATE_RESPONSE),
+        );
     }
     response
 }

@@ -27,7 +27,7 @@ pub use ack::{AckError, AckResponse, AckSender, BroadcastAckError};
 pub use broadcast::{BroadcastFlags, BroadcastOperator, BroadcastOptions};
 pub use config::{
     AllowRequest, ConnectionStateRecovery, CookieConfig, Cors, CorsOrigin, HttpCompression,
-    OriginPredicate, RequestHead, SameSite, SaturationPolicy, ServerConfig,
+    OriginPredicate, PerMessageDeflate, RequestHead, SameSite, SaturationPolicy, ServerConfig,
 };
 pub use event::Event;
 pub use http::SocketIoService;

@@ -320,7 +320,25 @@ async function closeAndSettle(pool, observer) {
   for (const id of ids) await waitForDisconnectReason(observer, id);
 }
 
+/**
+ * Starts a server with `env` before the enclosing `describe` and stops it after (closing
+ * `pool`'s clients first). Returns a holder whose `server` is set once started.
+ */
+function suiteServer(env = {}, pool = undefined) {
+  const { before, after } = require("node:test");
+  const holder = { server: undefined };
+  before(async () => {
+    holder.server = await startServer(env);
+  });
+  after(async () => {
+    pool?.closeAll();
+    await holder.server?.stop();
+  });
+  return holder;
+}
+
 module.exports = {
+  suiteServer,
   openClients,
   barrier,
   until,

@@ -413,19 +413,29 @@ impl Session {
 
     /// [`Session::drain_transmits`], and whether any of the packets may be compressed.
     pub fn drain_transmits_compressible(&mut self) -> (Vec<Packet>, bool) {
+        let flagged = self.drain_transmits_flagged();
+        let compress = flagged.iter().any(|(_, may_compress)| *may_compress);
+        (
+            flagged.into_iter().map(|(packet, _)| packet).collect(),
+            compress,
+        )
+    }
+
+    /// [`Session::drain_transmits`], each packet with whether it may be compressed (over
+    /// WebSocket, permessage-deflate honours this per message).
+    pub fn drain_transmits_flagged(&mut self) -> Vec<(Packet, bool)> {
         let mut out = Vec::with_capacity(self.outbox.len());
-        let mut compress = false;
         while let Some((next, may_compress)) = self.outbox.front() {
             if *next == Packet::Close && !out.is_empty() {
                 break;
             }
-            compress |= *may_compress;
+            let may_compress = *may_compress;
             match self.poll_transmit() {
-                Some(packet) => out.push(packet),
+                Some(packet) => out.push((packet, may_compress)),
                 None => break,
             }
         }
-        (out, compress)
+        out
     }
 
     /// The next packet for the WebSocket being probed (the `3probe` answer).
