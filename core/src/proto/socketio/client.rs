@@ -557,28 +557,31 @@ impl ClientManager {
         }
         self.engine = EngineState::Closed;
         self.events.push_back(ManagerEvent::Error(error.to_owned()));
-        if self.reconnecting {
+        // socket.io-client: every socket still waiting to connect hears the manager's
+        // `error` as `connect_error`, on the first open and on each failed attempt.
+        let waiting: Vec<String> = self
+            .sockets
+            .iter()
+            .filter(|(_, s)| s.active && !s.connected)
+            .map(|(n, _)| n.clone())
+            .collect();
+        for nsp in waiting {
+            self.socket_event(
+                &nsp,
+                SocketEvent::ConnectError {
+                    message: error.to_owned(),
+                    data: None,
+                },
+            );
+        }
+        // As there, a failed attempt schedules the next one (or gives up) before it is
+        // reported as `reconnect_error`.
+        let was_reconnecting = self.reconnecting;
+        self.schedule_reconnect(now, random);
+        if was_reconnecting {
             self.events
                 .push_back(ManagerEvent::ReconnectError(error.to_owned()));
-        } else {
-            // socket.io-client reports a first failed open to the sockets as connect_error.
-            let names: Vec<String> = self
-                .sockets
-                .iter()
-                .filter(|(_, s)| s.active)
-                .map(|(n, _)| n.clone())
-                .collect();
-            for nsp in names {
-                self.socket_event(
-                    &nsp,
-                    SocketEvent::ConnectError {
-                        message: error.to_owned(),
-                        data: None,
-                    },
-                );
-            }
         }
-        self.schedule_reconnect(now, random);
     }
 
     /// The Engine.IO connection closed for `reason`: every connected socket disconnects,
@@ -1140,10 +1143,18 @@ mod tests {
             [ManagerEvent::ReconnectAttempt(1), ManagerEvent::OpenEngine]
         );
         manager.engine_failed("connection refused", t1, 0.0);
+        // As socket.io-client: the socket still waiting hears the manager's `error`.
         assert_eq!(
             events(&mut manager),
             [
                 ManagerEvent::Error("connection refused".into()),
+                ManagerEvent::Socket {
+                    nsp: "/".into(),
+                    event: SocketEvent::ConnectError {
+                        message: "connection refused".into(),
+                        data: None
+                    }
+                },
                 ManagerEvent::ReconnectError("connection refused".into())
             ]
         );

@@ -301,6 +301,13 @@ impl Driver {
         let now = Instant::now();
         match event {
             ClientEvent::Open(_) => {
+                let sid = self
+                    .engine
+                    .as_ref()
+                    .and_then(|e| e.sid().map(str::to_owned));
+                if let Some(shared) = self.shared.upgrade() {
+                    *lock(&shared.engine_id) = sid;
+                }
                 // An `auth` function is asked again for every (re)connection.
                 if let Some(shared) = self.shared.upgrade()
                     && shared.options.auth_fn.is_some()

@@ -14,11 +14,12 @@
 //! # Ok(()) }
 //! ```
 
+mod cookies;
 mod driver;
 mod options;
 mod transport;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -198,6 +199,10 @@ struct Shared {
     status: Mutex<HashMap<String, SocketStatus>>,
     status_changed: Notify,
     manager_handlers: Mutex<Vec<ManagerHandler>>,
+    /// Namespaces with a socket on this connection (socket.io-client's `nsps`).
+    namespaces: Mutex<HashSet<String>>,
+    /// The Engine.IO session id of the current connection.
+    engine_id: Mutex<Option<String>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -218,19 +223,52 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// socket.io-client's `io(url, options)`: a new [`Client`] for the server at `url`
-/// (`http://host:port/namespace`) and its socket for the URL's namespace, connecting at
-/// once unless `auto_connect` is off. Needs a tokio runtime.
+/// socket.io-client's `io(url, options)`: the socket for the URL's namespace
+/// (`http://host:port/namespace`), connecting at once unless `auto_connect` is off. Needs
+/// a tokio runtime.
+///
+/// As in socket.io-client, sockets for the same origin share one connection (their
+/// [`Client`]) while it lives, unless `force_new` is set, `multiplex` is off, or that
+/// connection already has a socket for the namespace; the first call's options then apply.
 pub fn connect(url: &str, options: ClientOptions) -> Result<ClientSocket, ClientError> {
-    let (client, nsp) = Client::new(url, options)?;
+    let (endpoint, nsp) =
+        options::Endpoint::parse(url, &options).map_err(ClientError::InvalidOptions)?;
+    let origin = endpoint.origin();
+    if options.force_new || !options.multiplex {
+        return Ok(Client::start(endpoint, options)?.socket(&nsp));
+    }
+    let mut cache = lock(&MANAGERS);
+    cache.retain(|_, weak| weak.strong_count() > 0);
+    let cached = cache.get(&origin).and_then(std::sync::Weak::upgrade);
+    let client = match cached {
+        // A second socket for a namespace: a connection of its own, not cached.
+        Some(shared) if lock(&shared.namespaces).contains(&nsp) => {
+            drop(cache);
+            Client::start(endpoint, options)?
+        }
+        Some(shared) => Client { shared },
+        None => {
+            let client = Client::start(endpoint, options)?;
+            cache.insert(origin, Arc::downgrade(&client.shared));
+            client
+        }
+    };
     Ok(client.socket(&nsp))
 }
+
+/// Connections that [`connect`] may share, by origin (socket.io-client's `cache`).
+static MANAGERS: std::sync::LazyLock<Mutex<HashMap<String, std::sync::Weak<Shared>>>> =
+    std::sync::LazyLock::new(Mutex::default);
 
 impl Client {
     /// A client for `url`; also returns the namespace named in the URL (`/` by default).
     pub fn new(url: &str, options: ClientOptions) -> Result<(Client, String), ClientError> {
         let (endpoint, nsp) =
             options::Endpoint::parse(url, &options).map_err(ClientError::InvalidOptions)?;
+        Ok((Client::start(endpoint, options)?, nsp))
+    }
+
+    fn start(endpoint: options::Endpoint, options: ClientOptions) -> Result<Client, ClientError> {
         if options.transports.is_empty() {
             return Err(ClientError::InvalidOptions("no transport".to_owned()));
         }
@@ -242,13 +280,15 @@ impl Client {
             status: Mutex::new(HashMap::new()),
             status_changed: Notify::new(),
             manager_handlers: Mutex::new(Vec::new()),
+            namespaces: Mutex::new(HashSet::new()),
+            engine_id: Mutex::new(None),
         });
         tokio::spawn(driver::run(
             Arc::downgrade(&shared),
             Arc::new(endpoint),
             receiver,
         ));
-        Ok((Client { shared }, nsp))
+        Ok(Client { shared })
     }
 
     /// The socket of namespace `nsp` over this connection (`manager.socket(nsp)`),
@@ -259,6 +299,7 @@ impl Client {
         } else {
             format!("/{nsp}")
         };
+        lock(&self.shared.namespaces).insert(nsp.clone());
         let socket = ClientSocket {
             client: self.clone(),
             nsp,
@@ -274,8 +315,20 @@ impl Client {
         lock(&self.shared.manager_handlers).push(Arc::new(handler));
     }
 
-    /// Closes the connection and stops reconnecting.
+    /// The Engine.IO session id of the current (or last) connection
+    /// (`socket.io.engine.id`).
+    pub fn engine_id(&self) -> Option<String> {
+        lock(&self.shared.engine_id).clone()
+    }
+
+    /// Whether two handles share one connection.
+    pub fn same_connection(&self, other: &Client) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
+    /// Closes the connection and stops reconnecting; [`connect`] no longer hands it out.
     pub fn close(&self) {
+        lock(&MANAGERS).retain(|_, weak| !std::ptr::eq(weak.as_ptr(), Arc::as_ptr(&self.shared)));
         let _ = self.shared.commands.send(Command::Close);
     }
 }
@@ -340,6 +393,7 @@ impl ClientSocket {
     /// Disconnects this socket (`io client disconnect`); the connection closes when no
     /// socket uses it any more.
     pub fn disconnect(&self) {
+        lock(&self.client.shared.namespaces).remove(&self.nsp);
         let _ = self.client.shared.commands.send(Command::Disconnect {
             nsp: self.nsp.clone(),
         });

@@ -1,8 +1,10 @@
 //! The client's options (socket.io-client's names and defaults) and the endpoint they
 //! describe.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::cookies::CookieJar;
 
 use crate::proto::engineio::Transport;
 use crate::proto::socketio::Parser;
@@ -31,6 +33,15 @@ pub struct ClientOptions {
     pub ack_timeout: Duration,
     /// `autoConnect` (default true).
     pub auto_connect: bool,
+    /// `forceNew` (default false): a connection of its own instead of sharing one with the
+    /// other sockets opened by [`connect`](super::connect) for the same server.
+    pub force_new: bool,
+    /// `multiplex` (default true): `false` is the same as `force_new`.
+    pub multiplex: bool,
+    /// `withCredentials` (default false): keep the cookies the server sets and send them
+    /// back with every later request and the WebSocket handshake (socket.io-client's
+    /// cookie jar in Node; needed behind sticky-session load balancers).
+    pub with_credentials: bool,
     /// `reconnection`, `reconnectionAttempts`, `reconnectionDelay`,
     /// `reconnectionDelayMax`, `randomizationFactor`, `timeout`, `parser`.
     pub manager: ManagerConfig,
@@ -48,6 +59,9 @@ impl Default for ClientOptions {
             auth_fn: None,
             ack_timeout: Duration::from_secs(20),
             auto_connect: true,
+            force_new: false,
+            multiplex: true,
+            with_credentials: false,
             manager: ManagerConfig::default(),
         }
     }
@@ -86,6 +100,8 @@ pub(crate) struct Endpoint {
     pub(crate) path: String,
     pub(crate) query: Vec<(String, String)>,
     pub(crate) extra_headers: Vec<(String, String)>,
+    /// The cookie jar, with `withCredentials`.
+    pub(crate) cookies: Option<Arc<Mutex<CookieJar>>>,
 }
 
 impl Endpoint {
@@ -126,8 +142,36 @@ impl Endpoint {
             path,
             query,
             extra_headers: options.extra_headers.clone(),
+            cookies: options.with_credentials.then(Arc::default),
         };
         Ok((endpoint, nsp))
+    }
+
+    /// `scheme://host:port`: socket.io-client shares one connection per such origin.
+    pub(crate) fn origin(&self) -> String {
+        format!("http://{}", self.authority())
+    }
+
+    /// The `Cookie` header for the next request (with `withCredentials`).
+    pub(crate) fn cookie_header(&self) -> Option<http::HeaderValue> {
+        let jar = self.cookies.as_ref()?;
+        let header = jar
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .header(Instant::now())?;
+        http::HeaderValue::from_str(&header).ok()
+    }
+
+    /// Keeps the cookies of a response's `Set-Cookie` headers (with `withCredentials`).
+    pub(crate) fn store_cookies(&self, headers: &http::HeaderMap) {
+        if let Some(jar) = &self.cookies {
+            let mut jar = jar.lock().unwrap_or_else(|p| p.into_inner());
+            for value in headers.get_all(http::header::SET_COOKIE) {
+                if let Ok(value) = value.to_str() {
+                    jar.store(value, Instant::now());
+                }
+            }
+        }
     }
 
     /// `host:port`.

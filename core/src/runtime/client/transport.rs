@@ -48,14 +48,18 @@ pub(crate) async fn connect_websocket(
             request.headers_mut().insert(name, value);
         }
     }
+    if let Some(cookie) = endpoint.cookie_header() {
+        request.headers_mut().insert(header::COOKIE, cookie);
+    }
     // tungstenite's defaults (128 KiB read buffer, allocated up front) would cost every
     // client connection more than its data; frames are flushed per batch anyway.
     let config = tungstenite::protocol::WebSocketConfig::default()
         .read_buffer_size(4 * 1024)
         .write_buffer_size(16 * 1024);
-    let (ws, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), true)
+    let (ws, response) = tokio_tungstenite::connect_async_with_config(request, Some(config), true)
         .await
         .map_err(|e| e.to_string())?;
+    endpoint.store_cookies(response.headers());
     Ok(ws)
 }
 
@@ -142,6 +146,9 @@ impl HttpConnection {
         if !body.is_empty() {
             builder = builder.header(header::CONTENT_TYPE, "text/plain;charset=UTF-8");
         }
+        if let Some(cookie) = self.endpoint.cookie_header() {
+            builder = builder.header(header::COOKIE, cookie);
+        }
         let request = builder
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| e.to_string())?;
@@ -152,6 +159,7 @@ impl HttpConnection {
             .await
             .map_err(|e| e.to_string())?;
         let status = response.status();
+        self.endpoint.store_cookies(response.headers());
         let body = response
             .into_body()
             .collect()
