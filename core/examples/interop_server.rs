@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use polysocket::{
-    AllowRequest, BroadcastAckError, BroadcastOperator, ConnectError, ConnectionStateRecovery,
-    CookieConfig, EmitError, Event, Map, PacketError, Parser, PerMessageDeflate, SaturationPolicy,
-    Server, ServerConfig, Socket, Value,
+    AllowRequest, BroadcastAckError, BroadcastOperator, ClusterAdapter, ClusterOptions,
+    ConnectError, ConnectionStateRecovery, CookieConfig, EmitError, Event, Map, PacketError,
+    Parser, PerMessageDeflate, RedisDriver, SaturationPolicy, Server, ServerConfig, Socket, Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -415,14 +415,24 @@ fn parity_handlers(io: &Server, socket: &Socket) {
                 .await;
             // socket.io never calls the callback with the in-memory adapter; polysocket
             // reports that as `Unsupported`, and the contract's server does not ack then.
-            if let Ok(responses) = result {
-                let value = object(&[
+            let value = match result {
+                Ok(responses) => object(&[
                     ("error", Value::Null),
                     ("responses", Value::Array(responses)),
-                ]);
-                if let Some(ack) = event.ack() {
-                    let _ = ack.send_args(vec![value]);
+                ]),
+                Err(error @ EmitError::Timeout { .. }) => {
+                    let EmitError::Timeout { ref responses, .. } = error else {
+                        return;
+                    };
+                    object(&[
+                        ("error", error.to_string().into()),
+                        ("responses", Value::Array(responses.clone())),
+                    ])
                 }
+                Err(_) => return,
+            };
+            if let Some(ack) = event.ack() {
+                let _ = ack.send_args(vec![value]);
             }
         }
     });
@@ -532,7 +542,23 @@ async fn main() -> std::io::Result<()> {
             ..ConnectionStateRecovery::default()
         });
     }
+    if let Ok(url) = std::env::var("REDIS_URL") {
+        let driver = RedisDriver::connect(&url)
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let options = ClusterOptions {
+            key: std::env::var("REDIS_KEY").unwrap_or_else(|_| "socket.io".to_owned()),
+            ..ClusterOptions::default()
+        };
+        config.adapter = Some(ClusterAdapter::new(driver, options));
+    }
     let io = Server::with_config(config);
+    let name = std::env::var("SERVER_NAME").unwrap_or_default();
+    io.on_server_event("hello", move |_, ack| {
+        if let Some(ack) = ack {
+            ack.send(object(&[("server", name.as_str().into())]));
+        }
+    });
     let log: ReasonLog = Arc::default();
     main_namespace(&io, &log);
     dynamic_namespaces(&io);
@@ -545,6 +571,7 @@ async fn main() -> std::io::Result<()> {
     });
     let port = std::env::var("PORT").unwrap_or_else(|_| "0".into());
     let addr = io.listen(format!("127.0.0.1:{port}")).await?;
+    io.cluster_ready().await;
     println!("LISTENING {}", addr.port());
     std::future::pending::<()>().await;
     Ok(())

@@ -305,9 +305,34 @@ io.of((name, auth, next) => next(null, name.startsWith("/pred-") && auth != null
   },
 );
 
-httpServer.listen(port, "127.0.0.1", () => {
-  process.stdout.write(`LISTENING ${httpServer.address().port}\n`);
+// REDIS_URL: join a cluster through @socket.io/redis-adapter (classic) with key REDIS_KEY;
+// SERVER_NAME: how this server answers the other servers' serverSideEmit("hello").
+io.on("hello", (_n, callback) => {
+  if (typeof callback === "function") callback({ server: process.env.SERVER_NAME || "" });
 });
+
+async function joinCluster() {
+  if (!process.env.REDIS_URL) return;
+  const { createClient } = require("redis");
+  const { createAdapter } = require("@socket.io/redis-adapter");
+  const pubClient = createClient({ url: process.env.REDIS_URL });
+  const subClient = pubClient.duplicate();
+  await Promise.all([pubClient.connect(), subClient.connect()]);
+  const key = process.env.REDIS_KEY || "socket.io";
+  io.adapter(createAdapter(pubClient, subClient, { key }));
+  // The adapter subscribes asynchronously: wait until its own response channel counts.
+  const own = `${key}-response#/#${io.of("/").adapter.uid}#`;
+  for (let i = 0; i < 200; i++) {
+    const [, count] = await pubClient.sendCommand(["PUBSUB", "NUMSUB", own]);
+    if (Number(count) >= 1) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error("the redis adapter did not subscribe");
+}
+
+joinCluster().then(() => httpServer.listen(port, "127.0.0.1", () => {
+  process.stdout.write(`LISTENING ${httpServer.address().port}\n`);
+}));
 
 const shutdown = () => process.exit(0);
 process.on("SIGTERM", shutdown);

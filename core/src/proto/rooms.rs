@@ -82,6 +82,11 @@ impl RoomIndex {
             .unwrap_or_default()
     }
 
+    /// Whether `room` has at least one socket.
+    pub fn has_room(&self, room: &str) -> bool {
+        self.rooms.contains_key(room)
+    }
+
     /// Every room name.
     pub fn all_rooms(&self) -> Vec<Room> {
         self.rooms.keys().cloned().collect()

@@ -14,7 +14,7 @@ use std::fmt;
 use bytes::Bytes;
 
 mod de;
-mod msgpack;
+pub mod msgpack;
 mod ser;
 
 pub use msgpack::{MsgpackError, read_msgpack, read_msgpack_fields, write_msgpack};

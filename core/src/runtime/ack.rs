@@ -12,7 +12,7 @@ use crate::proto::socketio::{AckTracker, Packet};
 use crate::proto::value::{Value, to_value};
 
 /// Why an acknowledgement did not arrive.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AckError {
     /// No answer within the timeout (socket.io's `operation has timed out`).
     #[error("operation has timed out")]

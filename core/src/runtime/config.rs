@@ -106,6 +106,9 @@ pub struct ServerConfig {
     /// `parser` (default socket.io's own): [`Parser::Msgpack`] for clients configured with
     /// npm `socket.io-msgpack-parser`.
     pub parser: Parser,
+    /// `adapter` (default: the in-memory adapter, one server): a [`ClusterAdapter`] makes
+    /// broadcasts and server-wide operations reach every server of a cluster.
+    pub adapter: Option<super::cluster::ClusterAdapter>,
     /// `connectionStateRecovery` (default off): sockets that lose their connection get
     /// their id, rooms, data and missed events back when they reconnect in time.
     pub connection_state_recovery: Option<ConnectionStateRecovery>,
@@ -302,6 +305,7 @@ impl Default for ServerConfig {
             cookie: None,
             http_compression: Some(HttpCompression::default()),
             per_message_deflate: None,
+            adapter: None,
         }
     }
 }

@@ -7,6 +7,7 @@
 mod ack;
 mod broadcast;
 pub mod client;
+mod cluster;
 mod config;
 mod conn;
 mod driver;
@@ -25,6 +26,12 @@ mod ws;
 
 pub use ack::{AckError, AckResponse, AckSender, BroadcastAckError};
 pub use broadcast::{BroadcastFlags, BroadcastOperator, BroadcastOptions};
+#[cfg(feature = "redis")]
+pub use cluster::RedisDriver;
+pub use cluster::{
+    ClusterAdapter, ClusterOptions, DriverError, DriverFuture, DriverMessage, PubSubDriver,
+    ServerAck,
+};
 pub use config::{
     AllowRequest, ConnectionStateRecovery, CookieConfig, Cors, CorsOrigin, HttpCompression,
     OriginPredicate, PerMessageDeflate, RequestHead, SameSite, SaturationPolicy, ServerConfig,

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use serde::Serialize;
 
 use super::broadcast::BroadcastOperator;
+use super::cluster::{ClusterAdapter, ServerAck};
 use super::config::ServerConfig;
 use super::remote::RemoteSocket;
 use super::socket::{EmitError, Socket};
@@ -63,7 +64,14 @@ pub(crate) struct NamespaceInner {
     pub(crate) recovery: Option<Mutex<RecoveryStore>>,
     /// How packets are encoded for this namespace's clients.
     pub(crate) parser: Parser,
+    /// The cluster adapter, when the server has one.
+    pub(crate) cluster: Option<ClusterAdapter>,
+    /// Handlers of the events other servers send with `serverSideEmit`.
+    server_events: RwLock<HashMap<String, Vec<ServerEventHandler>>>,
 }
+
+/// Handles an event another server of the cluster sent with `serverSideEmit`.
+pub(crate) type ServerEventHandler = Arc<dyn Fn(Vec<Value>, Option<ServerAck>) + Send + Sync>;
 
 type EmptyHandler = Arc<dyn Fn(&Namespace) + Send + Sync>;
 
@@ -102,15 +110,23 @@ pub(crate) fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 impl Namespace {
     /// A namespace with the server's parser and connection state recovery settings.
     pub(crate) fn new(name: &str, config: &ServerConfig) -> Namespace {
-        Namespace::with_settings(name, config.recovery_duration(), config.parser)
+        Namespace::with_settings(
+            name,
+            config.recovery_duration(),
+            config.parser,
+            config.adapter.clone(),
+        )
     }
 
     fn with_settings(
         name: &str,
         recovery: Option<std::time::Duration>,
         parser: Parser,
+        cluster: Option<ClusterAdapter>,
     ) -> Namespace {
         Namespace(Arc::new(NamespaceInner {
+            cluster,
+            server_events: RwLock::new(HashMap::new()),
             name: Arc::from(name),
             connection_handlers: RwLock::new(Vec::new()),
             middlewares: RwLock::new(Vec::new()),
@@ -144,7 +160,7 @@ impl Namespace {
             .recovery
             .as_ref()
             .map(|store| lock(store).max_disconnection());
-        let copy = Namespace::with_settings(name, max, self.0.parser);
+        let copy = Namespace::with_settings(name, max, self.0.parser, self.0.cluster.clone());
         *write(&copy.0.connection_handlers) = read(&self.0.connection_handlers).clone();
         *write(&copy.0.middlewares) = read(&self.0.middlewares).clone();
         copy
@@ -316,26 +332,78 @@ impl Namespace {
         self.broadcast().disconnect_sockets(close);
     }
 
-    /// Sends an event to the other servers of a cluster (socket.io's `serverSideEmit`).
-    /// The in-memory adapter has no other servers: as socket.io's, it logs a warning and
-    /// sends nothing.
+    /// Sends an event to the other servers of a cluster (socket.io's `serverSideEmit`);
+    /// they handle it with [`Namespace::on_server_event`]. The in-memory adapter has no
+    /// other servers: as socket.io's, it logs a warning and sends nothing.
     pub fn server_side_emit(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
         super::socket::check_event_name(event)?;
-        drop(args);
-        tracing::warn!("this adapter does not support the serverSideEmit() functionality");
+        match &self.0.cluster {
+            Some(cluster) => cluster.server_side_emit(&self.0.name, event, args),
+            None => {
+                tracing::warn!("this adapter does not support the serverSideEmit() functionality")
+            }
+        }
         Ok(())
     }
 
-    /// Like [`Namespace::server_side_emit`], collecting every other server's answer. The
-    /// in-memory adapter fails with [`EmitError::Unsupported`] (socket.io logs a warning
-    /// and never calls the callback).
+    /// Like [`Namespace::server_side_emit`], collecting every other server's answer (the
+    /// first argument of its acknowledgement). Fails with [`EmitError::Timeout`] when not
+    /// every server answered within the adapter's `requests_timeout`, and with
+    /// [`EmitError::Unsupported`] on the in-memory adapter (socket.io logs a warning and
+    /// never calls the callback).
     pub async fn server_side_emit_with_ack(
         &self,
         event: &str,
         args: Vec<Value>,
     ) -> Result<Vec<Value>, EmitError> {
-        self.server_side_emit(event, args)?;
-        Err(EmitError::Unsupported("serverSideEmit"))
+        super::socket::check_event_name(event)?;
+        match &self.0.cluster {
+            Some(cluster) => {
+                cluster
+                    .server_side_emit_with_ack(&self.0.name, event, args)
+                    .await
+            }
+            None => {
+                tracing::warn!("this adapter does not support the serverSideEmit() functionality");
+                Err(EmitError::Unsupported("serverSideEmit"))
+            }
+        }
+    }
+
+    /// Handles `event` when another server of the cluster sends it with
+    /// `serverSideEmit` (socket.io's `io.on(event, (...args, callback) => ..)`); the
+    /// [`ServerAck`] is there when the sender waits for an answer.
+    pub fn on_server_event(
+        &self,
+        event: &str,
+        handler: impl Fn(Vec<Value>, Option<ServerAck>) + Send + Sync + 'static,
+    ) {
+        write(&self.0.server_events)
+            .entry(event.to_owned())
+            .or_default()
+            .push(Arc::new(handler));
+    }
+
+    /// Runs the handlers of a `serverSideEmit` event from another server.
+    pub(crate) fn dispatch_server_event(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+        ack: Option<ServerAck>,
+    ) {
+        let handlers = read(&self.0.server_events)
+            .get(event)
+            .cloned()
+            .unwrap_or_default();
+        let mut ack = ack;
+        for handler in handlers {
+            handler(args.clone(), ack.take());
+        }
+    }
+
+    /// Whether `room` has a socket of this server.
+    pub(crate) fn has_room(&self, room: &str) -> bool {
+        read(&self.0.rooms).has_room(room)
     }
 
     /// The names of every room with at least one socket.

@@ -3,8 +3,11 @@
 use serde::Serialize;
 
 use super::broadcast::BroadcastOperator;
+use super::namespace::Namespace;
 use super::socket::{EmitError, Handshake, Socket};
+use crate::proto::cluster::ClusterSocket;
 use crate::proto::rooms::Room;
+use crate::proto::value::Map;
 use crate::proto::value::Value;
 
 /// A socket found by `fetch_sockets` (socket.io's `RemoteSocket`): its id, handshake,
@@ -20,6 +23,17 @@ pub struct RemoteSocket {
 }
 
 impl RemoteSocket {
+    /// A socket of another server, as its `fetchSockets` answer described it.
+    pub(crate) fn from_cluster(found: ClusterSocket, namespace: &Namespace) -> RemoteSocket {
+        RemoteSocket {
+            operator: namespace.to(found.id.as_str()),
+            id: found.id,
+            handshake: Handshake::from_value(&found.handshake),
+            rooms: found.rooms,
+            data: found.data,
+        }
+    }
+
     pub(crate) fn from_local(socket: &Socket) -> RemoteSocket {
         RemoteSocket {
             id: socket.id().to_owned(),
@@ -74,4 +88,36 @@ impl RemoteSocket {
     pub fn disconnect(&self, close: bool) {
         self.operator.disconnect_sockets(close);
     }
+}
+
+/// socket.io's `handshake` object, as a `fetchSockets` answer carries it: `headers`,
+/// `time`, `address`, `xdomain`, `secure`, `issued`, `url`, `query`, `auth`.
+pub(crate) fn handshake_value(handshake: &Handshake) -> Value {
+    let mut headers = Map::new();
+    for (name, value) in handshake.headers() {
+        if let Ok(value) = value.to_str() {
+            headers.insert(name.as_str().to_owned(), Value::from(value));
+        }
+    }
+    let mut query = Map::new();
+    for (key, value) in handshake.query() {
+        query
+            .entry(key.clone())
+            .or_insert_with(|| Value::from(value.as_str()));
+    }
+    let address = handshake
+        .address()
+        .map(|a| Value::from(a.ip().to_string()))
+        .unwrap_or_default();
+    let mut map = Map::new();
+    map.insert("headers".into(), Value::Object(headers));
+    map.insert("time".into(), Value::from(handshake.time()));
+    map.insert("address".into(), address);
+    map.insert("xdomain".into(), Value::Bool(handshake.xdomain()));
+    map.insert("secure".into(), Value::Bool(handshake.secure()));
+    map.insert("issued".into(), Value::from(handshake.issued()));
+    map.insert("url".into(), Value::from(handshake.url()));
+    map.insert("query".into(), Value::Object(query));
+    map.insert("auth".into(), handshake.auth().clone());
+    Value::Object(map)
 }

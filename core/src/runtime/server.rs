@@ -105,6 +105,9 @@ impl ServerInner {
                 }
                 let mut namespaces = write(&self.namespaces);
                 let child = namespaces.entry(name.to_owned()).or_insert_with(|| {
+                    if let Some(cluster) = &self.config.adapter {
+                        cluster.watch_namespace(name);
+                    }
                     parent.create_child(name, self, self.config.cleanup_empty_child_namespaces)
                 });
                 return Some(child.clone());
@@ -231,7 +234,37 @@ impl Server {
                 engine_handler: RwLock::new(None),
             }
         });
+        if let Some(cluster) = &inner.config.adapter {
+            cluster.start(&inner);
+            cluster.watch_namespace("/");
+        }
         Server { inner }
+    }
+
+    /// Resolves once the cluster adapter (if any) listens on the bus for every namespace
+    /// created so far: from then on, what other servers publish reaches this one.
+    pub async fn cluster_ready(&self) {
+        if let Some(cluster) = &self.inner.config.adapter {
+            cluster.ready().await;
+        }
+    }
+
+    /// How many servers share this server's cluster (1 without a cluster adapter).
+    pub async fn server_count(&self) -> usize {
+        match &self.inner.config.adapter {
+            Some(cluster) => cluster.server_count("/").await,
+            None => 1,
+        }
+    }
+
+    /// Handles `event` sent by another server with `serverSideEmit` on `/`
+    /// ([`Namespace::on_server_event`]).
+    pub fn on_server_event(
+        &self,
+        event: &str,
+        handler: impl Fn(Vec<Value>, Option<super::cluster::ServerAck>) + Send + Sync + 'static,
+    ) {
+        self.sockets().on_server_event(event, handler);
     }
 
     /// The options.
@@ -251,7 +284,12 @@ impl Server {
         }
         write(&self.inner.namespaces)
             .entry(name.clone())
-            .or_insert_with(|| Namespace::new(&name, &self.inner.config))
+            .or_insert_with(|| {
+                if let Some(cluster) = &self.inner.config.adapter {
+                    cluster.watch_namespace(&name);
+                }
+                Namespace::new(&name, &self.inner.config)
+            })
             .clone()
     }
 

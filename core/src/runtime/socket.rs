@@ -20,7 +20,7 @@ use crate::proto::engineio::CloseReason;
 use crate::proto::recovery::{PacketTargets, PersistedSession};
 use crate::proto::rooms::{Room, Sid};
 use crate::proto::socketio::Packet;
-use crate::proto::value::{Value, to_value};
+use crate::proto::value::{Map, Value, to_value};
 
 /// Why a socket disconnected, with socket.io's reason strings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -94,7 +94,7 @@ impl From<CloseReason> for DisconnectReason {
 }
 
 /// Why an emit failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum EmitError {
     /// The socket is disconnected.
     #[error("socket is disconnected")]
@@ -112,6 +112,17 @@ pub enum EmitError {
     /// has no other servers to reach).
     #[error("this adapter does not support the {0}() functionality")]
     Unsupported(&'static str),
+    /// Not every server of the cluster answered in time (socket.io's
+    /// `timeout reached: only N responses received out of M`).
+    #[error("timeout reached: only {received} responses received out of {expected}")]
+    Timeout {
+        /// The answers that arrived.
+        responses: Vec<Value>,
+        /// How many arrived.
+        received: usize,
+        /// How many were expected.
+        expected: usize,
+    },
 }
 
 impl From<crate::proto::engineio::SendError> for EmitError {
@@ -133,6 +144,65 @@ pub struct Handshake {
 }
 
 impl Handshake {
+    /// A handshake another server described (`fetchSockets` across a cluster).
+    pub(crate) fn from_value(value: &Value) -> Handshake {
+        let field = |name: &str| match value {
+            Value::Object(map) => map.get(name).cloned().unwrap_or_default(),
+            _ => Value::Null,
+        };
+        let text = |name: &str| match field(name) {
+            Value::String(s) => s,
+            _ => String::new(),
+        };
+        let mut headers = http::HeaderMap::new();
+        if let Value::Object(map) = field("headers") {
+            for (name, value) in map {
+                if let (Ok(name), Value::String(value)) =
+                    (http::HeaderName::from_bytes(name.as_bytes()), value)
+                    && let Ok(value) = http::HeaderValue::from_str(&value)
+                {
+                    headers.append(name, value);
+                }
+            }
+        }
+        let query = match field("query") {
+            Value::Object(map) => map
+                .into_iter()
+                .filter_map(|(k, v)| match v {
+                    Value::String(v) => Some((k, v)),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        // Node writes IPv4 clients as `::ffff:a.b.c.d`.
+        let address = text("address")
+            .parse::<std::net::IpAddr>()
+            .ok()
+            .map(|ip| SocketAddr::new(ip, 0));
+        let issued = match field("issued") {
+            Value::Number(n) => n
+                .as_u64()
+                .or_else(|| n.as_f64().map(|f| f as u64))
+                .unwrap_or(0),
+            _ => 0,
+        };
+        Handshake {
+            auth: match field("auth") {
+                Value::Null => Value::Object(Map::new()),
+                auth => auth,
+            },
+            request: Arc::new(RequestInfo {
+                headers,
+                query,
+                address,
+                url: text("url"),
+                secure: matches!(field("secure"), Value::Bool(true)),
+            }),
+            issued,
+        }
+    }
+
     /// The auth payload of the namespace CONNECT (`{}` when none was sent).
     pub fn auth(&self) -> &Value {
         &self.auth
@@ -891,16 +961,7 @@ fn js_date_string(millis: u64) -> String {
     let secs = millis / 1000;
     let days = secs / 86_400;
     let (hour, minute, second) = (secs % 86_400 / 3600, secs % 3600 / 60, secs % 60);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = crate::proto::date::civil_from_days(days as i64);
     format!(
         "{} {} {day:02} {year} {hour:02}:{minute:02}:{second:02} GMT+0000 (Coordinated Universal Time)",
         DAYS[(days % 7) as usize],

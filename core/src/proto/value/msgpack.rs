@@ -191,6 +191,23 @@ pub fn read_msgpack_fields(input: &Bytes) -> Result<Vec<(String, Option<Value>)>
     Ok(fields)
 }
 
+/// Milliseconds since the epoch of a MessagePack timestamp (32, 64 or 96 bits).
+fn timestamp_millis(data: &[u8]) -> Option<i64> {
+    let (seconds, nanos) = match data.len() {
+        4 => (i64::from(u32::from_be_bytes(data.try_into().ok()?)), 0),
+        8 => {
+            let raw = u64::from_be_bytes(data.try_into().ok()?);
+            ((raw & 0x3_ffff_ffff) as i64, (raw >> 34) as i64)
+        }
+        12 => (
+            i64::from_be_bytes(data[4..12].try_into().ok()?),
+            i64::from(u32::from_be_bytes(data[0..4].try_into().ok()?)),
+        ),
+        _ => return None,
+    };
+    seconds.checked_mul(1000)?.checked_add(nanos / 1_000_000)
+}
+
 struct Reader<'a> {
     input: &'a Bytes,
     pos: usize,
@@ -269,6 +286,12 @@ impl Reader<'_> {
                 Value::from(i64::from(hi) * (1 << 32) + i64::from(lo))
             }
             (0, _) => Value::Binary(data), // notepack's ArrayBuffer
+            // The MessagePack timestamp, which notepack writes for a `Date`: the receiving
+            // socket.io sends it on as `toISOString()` (JSON has no dates).
+            (-1, 4 | 8 | 12) => match timestamp_millis(&data) {
+                Some(ms) => Value::String(crate::proto::date::iso_date(ms)),
+                None => Value::Null,
+            },
             (kind, _) => Value::Array(vec![Value::from(i64::from(kind)), Value::Binary(data)]),
         })
     }
@@ -375,6 +398,22 @@ mod tests {
         let mut out = Vec::new();
         write_msgpack(&value, &mut out);
         read_msgpack(&Bytes::from(out)).expect("decodes")
+    }
+
+    #[test]
+    fn timestamps_become_iso_strings_as_socket_io_sends_dates() {
+        // notepack.encode(new Date(1700000000000)) and new Date(1700000000123).
+        let whole = Bytes::from_static(&[0xd6, 0xff, 0x65, 0x53, 0xf1, 0x00]);
+        assert_eq!(
+            read_msgpack(&whole).unwrap(),
+            Value::from("2023-11-14T22:13:20.000Z")
+        );
+        let millis =
+            Bytes::from_static(&[0xd7, 0xff, 0x1d, 0x53, 0x53, 0x00, 0x65, 0x53, 0xf1, 0x00]);
+        assert_eq!(
+            read_msgpack(&millis).unwrap(),
+            Value::from("2023-11-14T22:13:20.123Z")
+        );
     }
 
     #[test]

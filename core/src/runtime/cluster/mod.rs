@@ -1,0 +1,515 @@
+//! The cluster adapter: broadcasts and server-wide operations that reach the sockets of
+//! every server sharing a pub/sub bus, in npm `@socket.io/redis-adapter`'s classic format
+//! ([`crate::proto::cluster`]), so that polysocket and Node socket.io servers form one
+//! cluster.
+//!
+//! The bus is a [`PubSubDriver`]: [`RedisDriver`] (feature `redis`) or your own. Set the
+//! adapter as [`ServerConfig::adapter`](crate::ServerConfig::adapter):
+//!
+//! ```no_run
+//! # #[cfg(feature = "redis")]
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use polysocket::{ClusterAdapter, ClusterOptions, RedisDriver, Server, ServerConfig};
+//!
+//! let driver = RedisDriver::connect("redis://127.0.0.1:6379").await?;
+//! let io = Server::with_config(ServerConfig {
+//!     adapter: Some(ClusterAdapter::new(driver, ClusterOptions::default())),
+//!     ..ServerConfig::default()
+//! });
+//! io.cluster_ready().await;
+//! # Ok(()) }
+//! ```
+
+mod incoming;
+#[cfg(feature = "redis")]
+mod redis;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+
+#[cfg(feature = "redis")]
+pub use self::redis::RedisDriver;
+use super::broadcast::BroadcastOptions;
+use super::server::ServerInner;
+use super::socket::EmitError;
+use crate::proto::cluster::{
+    BroadcastMessage, Channels, ClusterOpts, Request, Response, WireFlags,
+};
+use crate::proto::value::Value;
+
+/// A future a [`PubSubDriver`] returns.
+pub type DriverFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Why the bus failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cluster bus: {0}")]
+pub struct DriverError(pub String);
+
+/// A message that arrived on a subscribed channel (or one matching a pattern).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriverMessage {
+    /// The channel it was published on.
+    pub channel: String,
+    /// Its bytes.
+    pub payload: Bytes,
+}
+
+/// The pub/sub bus under a [`ClusterAdapter`]: Redis with [`RedisDriver`], or anything
+/// with the same three operations.
+pub trait PubSubDriver: Send + Sync + 'static {
+    /// Publishes each `(channel, payload)`, in order.
+    fn publish(
+        &self,
+        messages: Vec<(String, Vec<u8>)>,
+    ) -> DriverFuture<'_, Result<(), DriverError>>;
+    /// Subscribes to `channels` and to the channels matching `patterns` (Redis glob
+    /// patterns); their messages come out of [`PubSubDriver::take_messages`].
+    fn subscribe(
+        &self,
+        channels: Vec<String>,
+        patterns: Vec<String>,
+    ) -> DriverFuture<'_, Result<(), DriverError>>;
+    /// How many subscribers `channel` has on the whole bus (Redis `PUBSUB NUMSUB`).
+    fn subscriber_count(&self, channel: String) -> DriverFuture<'_, Result<usize, DriverError>>;
+    /// The stream of received messages; taken once, by the adapter.
+    fn take_messages(&self) -> Option<mpsc::UnboundedReceiver<DriverMessage>>;
+}
+
+/// Options of the cluster adapter, with `@socket.io/redis-adapter`'s names and defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterOptions {
+    /// `key`: the channel prefix (default `socket.io`); servers of one cluster share it.
+    pub key: String,
+    /// `requestsTimeout` (default 5 s): how long `fetch_sockets` and
+    /// `server_side_emit_with_ack` wait for the other servers.
+    pub requests_timeout: Duration,
+    /// `publishOnSpecificResponseChannel` (default false): answer on the asking server's
+    /// own response channel instead of the shared one.
+    pub publish_on_specific_response_channel: bool,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        ClusterOptions {
+            key: "socket.io".to_owned(),
+            requests_timeout: Duration::from_secs(5),
+            publish_on_specific_response_channel: false,
+        }
+    }
+}
+
+/// socket.io's cluster adapter over a [`PubSubDriver`]: broadcasts, `fetch_sockets`,
+/// `sockets_join`/`sockets_leave`/`disconnect_sockets`, `server_side_emit` (with acks) and
+/// broadcasts with acknowledgements reach every server of the cluster, Node ones
+/// included. Cheap to clone; one adapter serves one [`Server`](crate::Server).
+#[derive(Clone)]
+pub struct ClusterAdapter(pub(crate) Arc<ClusterShared>);
+
+impl std::fmt::Debug for ClusterAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterAdapter")
+            .field("uid", &self.0.uid)
+            .field("options", &self.0.options)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct ClusterShared {
+    driver: Arc<dyn PubSubDriver>,
+    options: ClusterOptions,
+    channels: Channels,
+    /// This server's id on the bus.
+    uid: String,
+    server: OnceLock<Weak<ServerInner>>,
+    /// Messages to publish, in order, for the publisher task.
+    outgoing: mpsc::UnboundedSender<Outgoing>,
+    outgoing_rx: Mutex<Option<mpsc::UnboundedReceiver<Outgoing>>>,
+    /// Namespaces to subscribe, and barriers, for the subscriber task.
+    commands: mpsc::UnboundedSender<Command>,
+    commands_rx: Mutex<Option<mpsc::UnboundedReceiver<Command>>>,
+    /// Requests of this server waiting for answers, by request id.
+    pending: Mutex<HashMap<String, mpsc::UnboundedSender<Response>>>,
+}
+
+/// A payload and the channel it is published on.
+type Outgoing = (String, Vec<u8>);
+
+enum Command {
+    Subscribe(String),
+    Barrier(oneshot::Sender<()>),
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A random id of `len` characters from socket.io's `uid2` alphabet.
+fn random_id(len: usize) -> String {
+    use rand::Rng as _;
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
+}
+
+impl ClusterAdapter {
+    /// An adapter over `driver`.
+    pub fn new(driver: impl PubSubDriver, options: ClusterOptions) -> ClusterAdapter {
+        let (outgoing, outgoing_rx) = mpsc::unbounded_channel();
+        let (commands, commands_rx) = mpsc::unbounded_channel();
+        ClusterAdapter(Arc::new(ClusterShared {
+            driver: Arc::new(driver),
+            channels: Channels::new(options.key.clone()),
+            options,
+            uid: random_id(6),
+            server: OnceLock::new(),
+            outgoing,
+            outgoing_rx: Mutex::new(Some(outgoing_rx)),
+            commands,
+            commands_rx: Mutex::new(Some(commands_rx)),
+            pending: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// This server's id on the bus.
+    pub fn uid(&self) -> &str {
+        &self.0.uid
+    }
+
+    /// Starts the publisher and subscriber tasks for `server` (once).
+    pub(crate) fn start(&self, server: &Arc<ServerInner>) {
+        if self.0.server.set(Arc::downgrade(server)).is_err() {
+            tracing::warn!("a ClusterAdapter serves one server; this one is already started");
+            return;
+        }
+        let (Some(outgoing), Some(commands)) = (
+            lock(&self.0.outgoing_rx).take(),
+            lock(&self.0.commands_rx).take(),
+        ) else {
+            return;
+        };
+        tokio::spawn(publisher(self.0.driver.clone(), outgoing));
+        let messages = self.0.driver.take_messages();
+        tokio::spawn(incoming::run(Arc::downgrade(&self.0), commands, messages));
+    }
+
+    /// Subscribes to the channels of namespace `nsp`.
+    pub(crate) fn watch_namespace(&self, nsp: &str) {
+        let _ = self.0.commands.send(Command::Subscribe(nsp.to_owned()));
+    }
+
+    /// Resolves once every namespace created so far is subscribed.
+    pub(crate) async fn ready(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.0.commands.send(Command::Barrier(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    fn publish(&self, channel: String, payload: Vec<u8>) {
+        let _ = self.0.outgoing.send((channel, payload));
+    }
+
+    /// How many servers listen on namespace `nsp` (this one included).
+    pub(crate) async fn server_count(&self, nsp: &str) -> usize {
+        match self
+            .0
+            .driver
+            .subscriber_count(self.0.channels.request(nsp))
+            .await
+        {
+            Ok(count) => count,
+            Err(error) => {
+                tracing::warn!(%error, "cannot count the servers of the cluster");
+                1
+            }
+        }
+    }
+
+    /// Publishes a broadcast for the other servers (the local delivery is the caller's).
+    pub(crate) fn broadcast(
+        &self,
+        nsp: &str,
+        event: &str,
+        args: &[Value],
+        opts: &BroadcastOptions,
+    ) {
+        let message = BroadcastMessage {
+            uid: self.0.uid.clone(),
+            nsp: nsp.to_owned(),
+            data: event_data(event, args),
+            opts: wire_opts(opts),
+        };
+        self.publish(message.channel(&self.0.channels), message.encode());
+    }
+
+    fn request(&self, nsp: &str, request: &Request) {
+        self.publish(self.0.channels.request(nsp), request.encode());
+    }
+
+    /// `socketsJoin` on the other servers.
+    pub(crate) fn sockets_join(&self, nsp: &str, opts: &BroadcastOptions, rooms: Vec<String>) {
+        let request = Request::Join {
+            uid: Some(self.0.uid.clone()),
+            opts: wire_opts(opts),
+            rooms,
+        };
+        self.request(nsp, &request);
+    }
+
+    /// `socketsLeave` on the other servers.
+    pub(crate) fn sockets_leave(&self, nsp: &str, opts: &BroadcastOptions, rooms: Vec<String>) {
+        let request = Request::Leave {
+            uid: Some(self.0.uid.clone()),
+            opts: wire_opts(opts),
+            rooms,
+        };
+        self.request(nsp, &request);
+    }
+
+    /// `disconnectSockets` on the other servers.
+    pub(crate) fn disconnect_sockets(&self, nsp: &str, opts: &BroadcastOptions, close: bool) {
+        let request = Request::Disconnect {
+            uid: Some(self.0.uid.clone()),
+            opts: wire_opts(opts),
+            close,
+        };
+        self.request(nsp, &request);
+    }
+
+    /// `serverSideEmit` without acknowledgement.
+    pub(crate) fn server_side_emit(&self, nsp: &str, event: &str, args: Vec<Value>) {
+        let request = Request::ServerSideEmit {
+            uid: self.0.uid.clone(),
+            request_id: None,
+            data: event_data(event, &args),
+        };
+        self.request(nsp, &request);
+    }
+
+    /// Registers a request id whose answers go to the returned receiver until the guard
+    /// is dropped.
+    fn expect_responses(&self) -> (String, mpsc::UnboundedReceiver<Response>, PendingGuard) {
+        let request_id = random_id(6);
+        let (tx, rx) = mpsc::unbounded_channel();
+        lock(&self.0.pending).insert(request_id.clone(), tx);
+        let guard = PendingGuard {
+            shared: self.0.clone(),
+            request_id: request_id.clone(),
+        };
+        (request_id, rx, guard)
+    }
+
+    /// `serverSideEmit` waiting for the other servers' acknowledgements.
+    pub(crate) async fn server_side_emit_with_ack(
+        &self,
+        nsp: &str,
+        event: &str,
+        args: Vec<Value>,
+    ) -> Result<Vec<Value>, EmitError> {
+        let expected = self.server_count(nsp).await.saturating_sub(1);
+        if expected == 0 {
+            return Ok(Vec::new());
+        }
+        let (request_id, mut answers, _guard) = self.expect_responses();
+        self.request(
+            nsp,
+            &Request::ServerSideEmit {
+                uid: self.0.uid.clone(),
+                request_id: Some(request_id),
+                data: event_data(event, &args),
+            },
+        );
+        let mut responses = Vec::with_capacity(expected);
+        let collect = async {
+            while let Some(answer) = answers.recv().await {
+                if let Response::ServerSideEmit { data, .. } = answer {
+                    responses.push(data.unwrap_or_default());
+                    if responses.len() >= expected {
+                        break;
+                    }
+                }
+            }
+        };
+        let _ = tokio::time::timeout(self.0.options.requests_timeout, collect).await;
+        if responses.len() >= expected {
+            return Ok(responses);
+        }
+        Err(EmitError::Timeout {
+            received: responses.len(),
+            expected,
+            responses,
+        })
+    }
+
+    /// The matching sockets of the other servers (`fetchSockets`).
+    pub(crate) async fn fetch_sockets(
+        &self,
+        nsp: &str,
+        opts: &BroadcastOptions,
+    ) -> Result<Vec<crate::proto::cluster::ClusterSocket>, EmitError> {
+        let servers = self.server_count(nsp).await;
+        if servers <= 1 {
+            return Ok(Vec::new());
+        }
+        let expected = servers - 1;
+        let (request_id, mut answers, _guard) = self.expect_responses();
+        self.request(
+            nsp,
+            &Request::Fetch {
+                uid: self.0.uid.clone(),
+                request_id,
+                opts: wire_opts(opts),
+            },
+        );
+        let mut sockets = Vec::new();
+        let mut received = 0;
+        let collect = async {
+            while let Some(answer) = answers.recv().await {
+                if let Response::Fetch { sockets: found, .. } = answer {
+                    sockets.extend(found);
+                    received += 1;
+                    if received >= expected {
+                        break;
+                    }
+                }
+            }
+        };
+        let _ = tokio::time::timeout(self.0.options.requests_timeout, collect).await;
+        if received >= expected {
+            Ok(sockets)
+        } else {
+            Err(EmitError::Timeout {
+                responses: Vec::new(),
+                received,
+                expected,
+            })
+        }
+    }
+
+    /// Sends a broadcast with acknowledgements to the other servers; the answers (client
+    /// counts, then acknowledgements) come out of the returned [`RemoteAcks`].
+    pub(crate) async fn broadcast_with_ack(
+        &self,
+        nsp: &str,
+        event: &str,
+        args: &[Value],
+        opts: &BroadcastOptions,
+    ) -> RemoteAcks {
+        let (request_id, answers, guard) = self.expect_responses();
+        self.request(
+            nsp,
+            &Request::Broadcast {
+                uid: self.0.uid.clone(),
+                request_id,
+                nsp: nsp.to_owned(),
+                data: event_data(event, args),
+                opts: wire_opts(opts),
+            },
+        );
+        let servers = self.server_count(nsp).await.saturating_sub(1);
+        RemoteAcks {
+            servers,
+            answers,
+            _guard: guard,
+        }
+    }
+
+    /// Where this server answers a request from `uid`.
+    fn response_channel(&self, nsp: &str, uid: &str) -> String {
+        if self.0.options.publish_on_specific_response_channel {
+            self.0.channels.specific_response(nsp, uid)
+        } else {
+            self.0.channels.response(nsp)
+        }
+    }
+}
+
+/// Answers from the other servers to a broadcast with acknowledgements.
+pub(crate) struct RemoteAcks {
+    /// How many other servers answer (each with a client count).
+    pub(crate) servers: usize,
+    pub(crate) answers: mpsc::UnboundedReceiver<Response>,
+    _guard: PendingGuard,
+}
+
+/// Forgets a request id once its caller stops waiting.
+struct PendingGuard {
+    shared: Arc<ClusterShared>,
+    request_id: String,
+}
+
+impl Drop for PendingGuard {
+    fn drop(&mut self) {
+        lock(&self.shared.pending).remove(&self.request_id);
+    }
+}
+
+/// Answers another server's `serverSideEmit` that waits for acknowledgements (socket.io's
+/// callback); only the first answer counts, as there.
+#[derive(Debug)]
+pub struct ServerAck {
+    adapter: ClusterAdapter,
+    nsp: String,
+    request_id: String,
+}
+
+impl ServerAck {
+    /// Answers with `value`.
+    pub fn send(self, value: Value) {
+        let response = Response::ServerSideEmit {
+            request_id: self.request_id,
+            data: Some(value),
+        };
+        // As socket.io's adapter: these answers always take the shared channel.
+        let channel = self.adapter.0.channels.response(&self.nsp);
+        self.adapter.publish(channel, response.encode());
+    }
+}
+
+/// `[event, ...args]`.
+fn event_data(event: &str, args: &[Value]) -> Vec<Value> {
+    let mut data = Vec::with_capacity(args.len() + 1);
+    data.push(Value::from(event));
+    data.extend_from_slice(args);
+    data
+}
+
+fn wire_opts(opts: &BroadcastOptions) -> ClusterOpts {
+    ClusterOpts {
+        rooms: opts.rooms.iter().map(|r| r.to_string()).collect(),
+        except: opts.except.iter().map(|r| r.to_string()).collect(),
+        flags: WireFlags {
+            volatile: opts.flags.volatile,
+            compress: opts.flags.compress,
+            timeout_ms: opts
+                .flags
+                .timeout
+                .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
+            expect_single_response: false,
+        },
+    }
+}
+
+/// Publishes what is queued, in order, gathering whatever is waiting into one batch.
+async fn publisher(driver: Arc<dyn PubSubDriver>, mut outgoing: mpsc::UnboundedReceiver<Outgoing>) {
+    while let Some(first) = outgoing.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < 256 {
+            match outgoing.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        if let Err(error) = driver.publish(batch).await {
+            tracing::warn!(%error, "cluster publish failed");
+        }
+    }
+}
