@@ -9,7 +9,8 @@ use std::time::Duration;
 use polysocket::{
     AllowRequest, BroadcastAckError, BroadcastOperator, ClusterAdapter, ClusterOptions,
     ConnectError, ConnectionStateRecovery, CookieConfig, EmitError, Event, Map, PacketError,
-    Parser, PerMessageDeflate, RedisDriver, SaturationPolicy, Server, ServerConfig, Socket, Value,
+    Parser, PerMessageDeflate, RedisDriver, SaturationPolicy, Server, ServerConfig, ShardedOptions,
+    Socket, SubscriptionMode, Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -546,11 +547,29 @@ async fn main() -> std::io::Result<()> {
         let driver = RedisDriver::connect(&url)
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))?;
-        let options = ClusterOptions {
-            key: std::env::var("REDIS_KEY").unwrap_or_else(|_| "socket.io".to_owned()),
-            ..ClusterOptions::default()
-        };
-        config.adapter = Some(ClusterAdapter::new(driver, options));
+        let key = std::env::var("REDIS_KEY").unwrap_or_else(|_| "socket.io".to_owned());
+        config.adapter = Some(match std::env::var("REDIS_SHARDED").as_deref() {
+            Ok(mode) => {
+                let subscription_mode = match mode {
+                    "static" => SubscriptionMode::Static,
+                    "dynamic-private" => SubscriptionMode::DynamicPrivate,
+                    _ => SubscriptionMode::Dynamic,
+                };
+                let options = ShardedOptions {
+                    channel_prefix: key,
+                    subscription_mode,
+                    ..ShardedOptions::default()
+                };
+                ClusterAdapter::sharded(driver, options)
+            }
+            Err(_) => {
+                let options = ClusterOptions {
+                    key,
+                    ..ClusterOptions::default()
+                };
+                ClusterAdapter::new(driver, options)
+            }
+        });
     }
     let io = Server::with_config(config);
     let name = std::env::var("SERVER_NAME").unwrap_or_default();

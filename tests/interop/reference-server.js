@@ -314,16 +314,24 @@ io.on("hello", (_n, callback) => {
 async function joinCluster() {
   if (!process.env.REDIS_URL) return;
   const { createClient } = require("redis");
-  const { createAdapter } = require("@socket.io/redis-adapter");
+  const { createAdapter, createShardedAdapter } = require("@socket.io/redis-adapter");
   const pubClient = createClient({ url: process.env.REDIS_URL });
   const subClient = pubClient.duplicate();
   await Promise.all([pubClient.connect(), subClient.connect()]);
   const key = process.env.REDIS_KEY || "socket.io";
-  io.adapter(createAdapter(pubClient, subClient, { key }));
+  // REDIS_SHARDED=<subscriptionMode>: createShardedAdapter instead (Redis 7).
+  const sharded = process.env.REDIS_SHARDED;
+  io.adapter(
+    sharded
+      ? createShardedAdapter(pubClient, subClient, { channelPrefix: key, subscriptionMode: sharded })
+      : createAdapter(pubClient, subClient, { key }),
+  );
   // The adapter subscribes asynchronously: wait until its own response channel counts.
-  const own = `${key}-response#/#${io.of("/").adapter.uid}#`;
+  const uid = io.of("/").adapter.uid;
+  const own = sharded ? `${key}#/#${uid}#` : `${key}-response#/#${uid}#`;
+  const numsub = sharded ? "SHARDNUMSUB" : "NUMSUB";
   for (let i = 0; i < 200; i++) {
-    const [, count] = await pubClient.sendCommand(["PUBSUB", "NUMSUB", own]);
+    const [, count] = await pubClient.sendCommand(["PUBSUB", numsub, own]);
     if (Number(count) >= 1) return;
     await new Promise((r) => setTimeout(r, 10));
   }

@@ -24,24 +24,26 @@ impl RoomIndex {
         RoomIndex::default()
     }
 
-    /// Adds `sid` to `room`.
-    pub fn join(&mut self, sid: &Sid, room: &Room) {
-        self.rooms
-            .entry(room.clone())
-            .or_default()
-            .insert(sid.clone());
+    /// Adds `sid` to `room`; returns whether the room was created by this.
+    pub fn join(&mut self, sid: &Sid, room: &Room) -> bool {
+        let members = self.rooms.entry(room.clone()).or_default();
+        let created = members.is_empty();
+        members.insert(sid.clone());
         self.memberships
             .entry(sid.clone())
             .or_default()
             .insert(room.clone());
+        created
     }
 
-    /// Removes `sid` from `room`; an emptied room disappears.
-    pub fn leave(&mut self, sid: &Sid, room: &str) {
+    /// Removes `sid` from `room`; an emptied room disappears (then this returns true).
+    pub fn leave(&mut self, sid: &Sid, room: &str) -> bool {
+        let mut deleted = false;
         if let Some(members) = self.rooms.get_mut(room) {
             members.remove(sid);
             if members.is_empty() {
                 self.rooms.remove(room);
+                deleted = true;
             }
         }
         if let Some(rooms) = self.memberships.get_mut(sid) {
@@ -50,20 +52,24 @@ impl RoomIndex {
                 self.memberships.remove(sid);
             }
         }
+        deleted
     }
 
-    /// Removes `sid` from every room.
-    pub fn leave_all(&mut self, sid: &str) {
+    /// Removes `sid` from every room; returns the rooms that disappeared.
+    pub fn leave_all(&mut self, sid: &str) -> Vec<Room> {
+        let mut deleted = Vec::new();
         if let Some(rooms) = self.memberships.remove(sid) {
             for room in rooms {
                 if let Some(members) = self.rooms.get_mut(&room) {
                     members.remove(sid);
                     if members.is_empty() {
                         self.rooms.remove(&room);
+                        deleted.push(room);
                     }
                 }
             }
         }
+        deleted
     }
 
     /// The rooms `sid` is in.

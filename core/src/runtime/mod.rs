@@ -24,13 +24,14 @@ mod socket;
 mod typed;
 mod ws;
 
+pub use crate::proto::cluster::sharded::SubscriptionMode;
 pub use ack::{AckError, AckResponse, AckSender, BroadcastAckError};
 pub use broadcast::{BroadcastFlags, BroadcastOperator, BroadcastOptions};
 #[cfg(feature = "redis")]
 pub use cluster::RedisDriver;
 pub use cluster::{
     ClusterAdapter, ClusterOptions, DriverError, DriverFuture, DriverMessage, PubSubDriver,
-    ServerAck,
+    ServerAck, ShardedOptions,
 };
 pub use config::{
     AllowRequest, ConnectionStateRecovery, CookieConfig, Cors, CorsOrigin, HttpCompression,

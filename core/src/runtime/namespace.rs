@@ -221,12 +221,9 @@ impl Namespace {
     pub(crate) fn add_socket(&self, socket: &Socket, rooms: &[Room]) {
         let sid: Sid = socket.sid().clone();
         write(&self.0.sockets).insert(sid.clone(), socket.clone());
-        {
-            let mut index = write(&self.0.rooms);
-            index.join(&sid, &sid);
-            for room in rooms {
-                index.join(&sid, room);
-            }
+        self.join_room(&sid, sid.clone());
+        for room in rooms {
+            self.join_room(&sid, room.clone());
         }
         let handlers = read(&self.0.connection_handlers).clone();
         for handler in handlers {
@@ -234,8 +231,29 @@ impl Namespace {
         }
     }
 
+    /// Adds socket `sid` to `room` (telling a cluster adapter about a new room).
+    pub(crate) fn join_room(&self, sid: &Sid, room: Room) {
+        let created = write(&self.0.rooms).join(sid, &room);
+        if created && let Some(cluster) = &self.0.cluster {
+            cluster.room_created(&self.0.name, &room, **sid == *room);
+        }
+    }
+
+    /// Removes socket `sid` from `room` (telling a cluster adapter about a deleted room).
+    pub(crate) fn leave_room(&self, sid: &Sid, room: &str) {
+        let deleted = write(&self.0.rooms).leave(sid, room);
+        if deleted && let Some(cluster) = &self.0.cluster {
+            cluster.room_deleted(&self.0.name, room);
+        }
+    }
+
     pub(crate) fn remove_socket(&self, sid: &Sid) {
-        write(&self.0.rooms).leave_all(sid);
+        let deleted = write(&self.0.rooms).leave_all(sid);
+        if let Some(cluster) = &self.0.cluster {
+            for room in deleted {
+                cluster.room_deleted(&self.0.name, &room);
+            }
+        }
         write(&self.0.sockets).remove(sid);
         self.release_if_empty();
     }

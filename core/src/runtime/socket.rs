@@ -838,13 +838,13 @@ impl Socket {
     /// Joins `room`.
     pub fn join(&self, room: impl Into<Room>) {
         if self.connected() {
-            write(&self.0.namespace.0.rooms).join(&self.0.id, &room.into());
+            self.0.namespace.join_room(&self.0.id, room.into());
         }
     }
 
     /// Leaves `room`.
     pub fn leave(&self, room: &str) {
-        write(&self.0.namespace.0.rooms).leave(&self.0.id, room);
+        self.0.namespace.leave_room(&self.0.id, room);
     }
 
     /// The rooms the socket is in (its own id included, as in socket.io).

@@ -144,7 +144,7 @@ pub struct ClusterOpts {
 }
 
 impl ClusterOpts {
-    fn to_value(&self, with_flags: bool) -> Value {
+    pub(super) fn to_value(&self, with_flags: bool) -> Value {
         let strings =
             |list: &[String]| Value::Array(list.iter().map(|r| Value::from(r.as_str())).collect());
         let mut map = Map::new();
@@ -156,7 +156,7 @@ impl ClusterOpts {
         Value::Object(map)
     }
 
-    fn from_value(value: Option<&Value>) -> Result<ClusterOpts, DecodeError> {
+    pub(super) fn from_value(value: Option<&Value>) -> Result<ClusterOpts, DecodeError> {
         let Some(Value::Object(map)) = value else {
             return Err(DecodeError::Shape("opts is not an object"));
         };
@@ -185,7 +185,7 @@ fn room_name(value: &Value) -> Option<String> {
     }
 }
 
-fn strings(value: Option<&Value>) -> Vec<String> {
+pub(super) fn strings(value: Option<&Value>) -> Vec<String> {
     room_list(value)
 }
 
@@ -246,6 +246,14 @@ impl BroadcastMessage {
     }
 }
 
+/// `{type: 2, data}`: the sharded adapter's packet (the envelope names the namespace).
+pub(super) fn event_packet_without_nsp(data: &[Value]) -> Value {
+    let mut packet = Map::new();
+    packet.insert("type".into(), Value::from(2));
+    packet.insert("data".into(), Value::Array(data.to_vec()));
+    Value::Object(packet)
+}
+
 /// `{type: 2, data, nsp}`.
 fn event_packet(data: &[Value], nsp: &str) -> Value {
     let mut packet = Map::new();
@@ -256,7 +264,7 @@ fn event_packet(data: &[Value], nsp: &str) -> Value {
 }
 
 /// The event (name first) and namespace of a packet.
-fn packet_parts(packet: Value) -> Result<(Vec<Value>, Option<String>), DecodeError> {
+pub(super) fn packet_parts(packet: Value) -> Result<(Vec<Value>, Option<String>), DecodeError> {
     let Value::Object(mut packet) = packet else {
         return Err(DecodeError::Shape("packet is not an object"));
     };
@@ -579,7 +587,7 @@ pub struct ClusterSocket {
 }
 
 impl ClusterSocket {
-    fn to_value(&self) -> Value {
+    pub(super) fn to_value(&self) -> Value {
         let mut map = Map::new();
         map.insert("id".into(), Value::from(self.id.as_str()));
         map.insert("handshake".into(), self.handshake.clone());
@@ -588,7 +596,7 @@ impl ClusterSocket {
         Value::Object(map)
     }
 
-    fn from_value(value: Value) -> Option<ClusterSocket> {
+    pub(super) fn from_value(value: Value) -> Option<ClusterSocket> {
         let Value::Object(mut map) = value else {
             return None;
         };
@@ -767,17 +775,38 @@ impl Response {
     }
 }
 
-fn string_array(list: &[String]) -> Value {
+pub(super) fn string_array(list: &[String]) -> Value {
     Value::Array(list.iter().map(|s| Value::from(s.as_str())).collect())
 }
 
 /// JSON as Node's `JSON.stringify` writes it (binary as `{"type":"Buffer","data":[..]}`).
-fn json_bytes(value: &Value) -> Vec<u8> {
-    serde_json::to_vec(&value.to_json_lossy()).unwrap_or_default()
+/// Keys keep their order, as JavaScript objects do (clients compare payloads as text).
+pub(super) fn json_bytes(value: &Value) -> Vec<u8> {
+    serde_json::to_vec(&buffers_as_json(value)).unwrap_or_default()
+}
+
+/// `value` with each binary blob as Node's `Buffer.toJSON()`.
+fn buffers_as_json(value: &Value) -> Value {
+    match value {
+        Value::Binary(bytes) => {
+            let mut map = Map::new();
+            map.insert("type".into(), Value::from("Buffer"));
+            let data = bytes.iter().map(|b| Value::from(u64::from(*b))).collect();
+            map.insert("data".into(), Value::Array(data));
+            Value::Object(map)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(buffers_as_json).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), buffers_as_json(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 /// JSON when the first byte is `{`, MessagePack otherwise.
-fn decode_either(bytes: &Bytes) -> Result<Value, DecodeError> {
+pub(super) fn decode_either(bytes: &Bytes) -> Result<Value, DecodeError> {
     if bytes.first() == Some(&b'{') {
         let text = std::str::from_utf8(bytes).map_err(|e| DecodeError::Json(e.to_string()))?;
         Value::from_json_str(text).map_err(|e| DecodeError::Json(e.to_string()))
@@ -993,6 +1022,17 @@ mod tests {
         assert_eq!(
             Response::decode(&Bytes::from(decoded.encode())).unwrap(),
             decoded
+        );
+    }
+
+    #[test]
+    fn json_keeps_key_order_and_writes_buffers_as_node() {
+        let mut map = Map::new();
+        map.insert("z".into(), Value::from(1));
+        map.insert("a".into(), Value::Binary(Bytes::from_static(&[1, 2])));
+        assert_eq!(
+            json_bytes(&Value::Object(map)),
+            br#"{"z":1,"a":{"type":"Buffer","data":[1,2]}}"#
         );
     }
 

@@ -7,9 +7,12 @@
 //! * [`Request`] and [`Response`]: server-wide operations on the request channel and their
 //!   answers (JSON, or MessagePack for broadcasts with acknowledgements).
 //!
+//! * [`sharded`]: the same operations in `createShardedAdapter`'s envelopes.
+//!
 //! The transport (publish, subscribe, count subscribers) lives with the runtime.
 
 mod classic;
+pub mod sharded;
 
 pub use classic::{
     BroadcastMessage, Channels, ClusterOpts, ClusterSocket, DecodeError, Request, RequestKind,

@@ -8,18 +8,22 @@ use futures_util::StreamExt as _;
 use futures_util::stream::FuturesUnordered;
 use tokio::sync::mpsc;
 
-use super::{ClusterAdapter, ClusterShared, Command, DriverMessage, ServerAck, lock};
+use super::{ClusterAdapter, ClusterShared, Command, DriverMessage, Protocol, ServerAck, lock};
+use crate::proto::cluster::sharded::{self, ShardedMessage};
 use crate::proto::cluster::{BroadcastMessage, ClusterOpts, ClusterSocket, Request, Response};
 use crate::proto::rooms::Room;
 use crate::runtime::broadcast::{BroadcastFlags, BroadcastOperator, BroadcastOptions};
 use crate::runtime::namespace::Namespace;
 use crate::runtime::remote::handshake_value;
+use crate::runtime::server::ServerInner;
 
 pub(super) async fn run(
     shared: Weak<ClusterShared>,
     mut commands: mpsc::UnboundedReceiver<Command>,
     mut messages: Option<mpsc::UnboundedReceiver<DriverMessage>>,
 ) {
+    // Room channels subscribed (sharded dynamic modes).
+    let mut room_channels = std::collections::HashSet::new();
     loop {
         tokio::select! {
             command = commands.recv() => {
@@ -27,6 +31,20 @@ pub(super) async fn run(
                 let Some(shared) = shared.upgrade() else { return };
                 match command {
                     Command::Subscribe(nsp) => subscribe(&shared, &nsp).await,
+                    Command::SubscribeRoom(channel) => {
+                        if room_channels.insert(channel.clone())
+                            && let Err(error) = shared.driver.subscribe_sharded(vec![channel]).await
+                        {
+                            tracing::warn!(%error, "cannot subscribe to a room channel");
+                        }
+                    }
+                    Command::UnsubscribeRoom(channel) => {
+                        if room_channels.remove(&channel)
+                            && let Err(error) = shared.driver.unsubscribe_sharded(vec![channel]).await
+                        {
+                            tracing::warn!(%error, "cannot unsubscribe from a room channel");
+                        }
+                    }
                     Command::Barrier(done) => {
                         let _ = done.send(());
                     }
@@ -52,21 +70,34 @@ async fn next(
     }
 }
 
-/// The namespace's broadcast pattern and its request and response channels, as the Node
-/// adapter subscribes them.
+/// The namespace's channels, as the Node adapter subscribes them: classic, its broadcast
+/// pattern and its request and response channels; sharded, its main channel and this
+/// server's response channel.
 async fn subscribe(shared: &ClusterShared, nsp: &str) {
-    let channels = &shared.channels;
-    let result = shared
-        .driver
-        .subscribe(
-            vec![
-                channels.request(nsp),
-                channels.response(nsp),
-                channels.specific_response(nsp, &shared.uid),
-            ],
-            vec![channels.broadcast_pattern(nsp)],
-        )
-        .await;
+    let result = match &shared.protocol {
+        Protocol::Classic(channels) => {
+            shared
+                .driver
+                .subscribe(
+                    vec![
+                        channels.request(nsp),
+                        channels.response(nsp),
+                        channels.specific_response(nsp, &shared.uid),
+                    ],
+                    vec![channels.broadcast_pattern(nsp)],
+                )
+                .await
+        }
+        Protocol::Sharded(channels) => {
+            shared
+                .driver
+                .subscribe_sharded(vec![
+                    channels.main(nsp),
+                    channels.response(nsp, &shared.uid),
+                ])
+                .await
+        }
+    };
     if let Err(error) = result {
         tracing::warn!(%error, nsp, "cannot subscribe to the cluster channels");
     }
@@ -97,12 +128,16 @@ fn handle(shared: &Arc<ClusterShared>, message: DriverMessage) {
     let Some(server) = shared.server.get().and_then(Weak::upgrade) else {
         return;
     };
+    let channels = match &shared.protocol {
+        Protocol::Classic(channels) => channels,
+        Protocol::Sharded(_) => return handle_sharded(shared, &server, &message),
+    };
     match route(&shared.options.key, &message.channel) {
         Some(Route::Broadcast { nsp }) => {
             let Some(namespace) = server.namespace(nsp) else {
                 return;
             };
-            let Some(room) = shared.channels.broadcast_room(nsp, &message.channel) else {
+            let Some(room) = channels.broadcast_room(nsp, &message.channel) else {
                 return;
             };
             // A room channel for a room this server does not have: not for us (and not
@@ -128,14 +163,43 @@ fn handle(shared: &Arc<ClusterShared>, message: DriverMessage) {
             }
         }
         Some(Route::Response) => match Response::decode(&message.payload) {
-            Ok(response) => {
-                if let Some(waiting) = lock(&shared.pending).get(response.request_id()) {
-                    let _ = waiting.send(response);
-                }
-            }
+            Ok(response) => route_response(shared, response),
             Err(error) => tracing::debug!(%error, "ignoring a cluster response"),
         },
         None => {}
+    }
+}
+
+fn route_response(shared: &ClusterShared, response: Response) {
+    if let Some(waiting) = lock(&shared.pending).get(response.request_id()) {
+        let _ = waiting.send(response);
+    }
+}
+
+/// A sharded envelope: answers to this server, or a broadcast or request of another one.
+fn handle_sharded(shared: &Arc<ClusterShared>, server: &ServerInner, message: &DriverMessage) {
+    let (uid, nsp, body) = match sharded::decode(&message.payload) {
+        Ok(decoded) => decoded,
+        Err(error) => {
+            tracing::debug!(%error, "ignoring a cluster message");
+            return;
+        }
+    };
+    if uid == shared.uid {
+        return;
+    }
+    match body {
+        ShardedMessage::Response(response) => route_response(shared, response),
+        ShardedMessage::Broadcast(broadcast) => {
+            if let Some(namespace) = server.namespace(&nsp) {
+                deliver(&namespace, broadcast.opts, broadcast.data);
+            }
+        }
+        ShardedMessage::Request(request) => {
+            if let Some(namespace) = server.namespace(&nsp) {
+                answer(shared, &namespace, request);
+            }
+        }
     }
 }
 
@@ -169,9 +233,7 @@ fn answer(shared: &Arc<ClusterShared>, namespace: &Namespace, request: Request) 
     let own = request.uid() == Some(shared.uid.as_str());
     let adapter = ClusterAdapter(shared.clone());
     let nsp = namespace.name().to_owned();
-    let reply = |uid: &str, response: Response| {
-        adapter.publish(adapter.response_channel(&nsp, uid), response.encode());
-    };
+    let reply = |uid: &str, response: Response| adapter.respond(&nsp, uid, &response);
     match request {
         // This server applied its own requests when it made them.
         _ if own => {}
@@ -245,7 +307,9 @@ fn answer(shared: &Arc<ClusterShared>, namespace: &Namespace, request: Request) 
             );
         }
         Request::ServerSideEmit {
-            request_id, data, ..
+            uid,
+            request_id,
+            data,
         } => {
             let mut data = data;
             let crate::Value::String(event) = data.remove(0) else {
@@ -254,6 +318,7 @@ fn answer(shared: &Arc<ClusterShared>, namespace: &Namespace, request: Request) 
             let ack = request_id.map(|request_id| ServerAck {
                 adapter: adapter.clone(),
                 nsp: nsp.clone(),
+                requester: uid,
                 request_id,
             });
             namespace.dispatch_server_event(&event, data, ack);
@@ -298,8 +363,7 @@ fn answer(shared: &Arc<ClusterShared>, namespace: &Namespace, request: Request) 
                                 request_id: request_id.clone(),
                                 packet: args.into_iter().next().unwrap_or_default(),
                             };
-                            adapter
-                                .publish(adapter.response_channel(&nsp, &uid), response.encode());
+                            adapter.respond(&nsp, &uid, &response);
                         }
                     }
                 };

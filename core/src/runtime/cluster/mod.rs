@@ -38,6 +38,7 @@ pub use self::redis::RedisDriver;
 use super::broadcast::BroadcastOptions;
 use super::server::ServerInner;
 use super::socket::EmitError;
+use crate::proto::cluster::sharded::{self, ShardedChannels, SubscriptionMode};
 use crate::proto::cluster::{
     BroadcastMessage, Channels, ClusterOpts, Request, Response, WireFlags,
 };
@@ -79,6 +80,43 @@ pub trait PubSubDriver: Send + Sync + 'static {
     fn subscriber_count(&self, channel: String) -> DriverFuture<'_, Result<usize, DriverError>>;
     /// The stream of received messages; taken once, by the adapter.
     fn take_messages(&self) -> Option<mpsc::UnboundedReceiver<DriverMessage>>;
+
+    /// Publishes on shard channels, in order (Redis 7 `SPUBLISH`), for the sharded adapter.
+    fn publish_sharded(
+        &self,
+        messages: Vec<(String, Vec<u8>)>,
+    ) -> DriverFuture<'_, Result<(), DriverError>> {
+        drop(messages);
+        Box::pin(async { Err(DriverError("this bus has no sharded pub/sub".to_owned())) })
+    }
+
+    /// Subscribes to shard channels (`SSUBSCRIBE`); their messages come out of
+    /// [`PubSubDriver::take_messages`] too.
+    fn subscribe_sharded(
+        &self,
+        channels: Vec<String>,
+    ) -> DriverFuture<'_, Result<(), DriverError>> {
+        drop(channels);
+        Box::pin(async { Err(DriverError("this bus has no sharded pub/sub".to_owned())) })
+    }
+
+    /// Unsubscribes from shard channels (`SUNSUBSCRIBE`).
+    fn unsubscribe_sharded(
+        &self,
+        channels: Vec<String>,
+    ) -> DriverFuture<'_, Result<(), DriverError>> {
+        drop(channels);
+        Box::pin(async { Err(DriverError("this bus has no sharded pub/sub".to_owned())) })
+    }
+
+    /// How many subscribers shard channel `channel` has (`PUBSUB SHARDNUMSUB`).
+    fn shard_subscriber_count(
+        &self,
+        channel: String,
+    ) -> DriverFuture<'_, Result<usize, DriverError>> {
+        drop(channel);
+        Box::pin(async { Err(DriverError("this bus has no sharded pub/sub".to_owned())) })
+    }
 }
 
 /// Options of the cluster adapter, with `@socket.io/redis-adapter`'s names and defaults.
@@ -92,6 +130,36 @@ pub struct ClusterOptions {
     /// `publishOnSpecificResponseChannel` (default false): answer on the asking server's
     /// own response channel instead of the shared one.
     pub publish_on_specific_response_channel: bool,
+}
+
+/// Options of the sharded adapter (npm `createShardedAdapter`): Redis 7 sharded pub/sub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardedOptions {
+    /// `channelPrefix` (default `socket.io`).
+    pub channel_prefix: String,
+    /// `subscriptionMode` (default dynamic).
+    pub subscription_mode: SubscriptionMode,
+    /// How long `fetch_sockets` and `server_side_emit_with_ack` wait (5 s, as there).
+    pub requests_timeout: Duration,
+}
+
+impl Default for ShardedOptions {
+    fn default() -> Self {
+        ShardedOptions {
+            channel_prefix: "socket.io".to_owned(),
+            subscription_mode: SubscriptionMode::Dynamic,
+            requests_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Which of the Node adapter's formats the cluster speaks.
+#[derive(Debug, Clone)]
+enum Protocol {
+    /// `createAdapter`: pub/sub, request and response channels.
+    Classic(Channels),
+    /// `createShardedAdapter`: sharded pub/sub, one envelope format.
+    Sharded(ShardedChannels),
 }
 
 impl Default for ClusterOptions {
@@ -123,7 +191,7 @@ impl std::fmt::Debug for ClusterAdapter {
 pub(crate) struct ClusterShared {
     driver: Arc<dyn PubSubDriver>,
     options: ClusterOptions,
-    channels: Channels,
+    protocol: Protocol,
     /// This server's id on the bus.
     uid: String,
     server: OnceLock<Weak<ServerInner>>,
@@ -142,11 +210,22 @@ type Outgoing = (String, Vec<u8>);
 
 enum Command {
     Subscribe(String),
+    SubscribeRoom(String),
+    UnsubscribeRoom(String),
     Barrier(oneshot::Sender<()>),
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// `len` random lowercase hex digits.
+fn random_hex(len: usize) -> String {
+    use rand::Rng as _;
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| char::from(b"0123456789abcdef"[rng.random_range(0..16)]))
+        .collect()
 }
 
 /// A random id of `len` characters from socket.io's `uid2` alphabet.
@@ -160,15 +239,41 @@ fn random_id(len: usize) -> String {
 }
 
 impl ClusterAdapter {
-    /// An adapter over `driver`.
+    /// A classic adapter over `driver` (npm `createAdapter`).
     pub fn new(driver: impl PubSubDriver, options: ClusterOptions) -> ClusterAdapter {
+        let protocol = Protocol::Classic(Channels::new(options.key.clone()));
+        ClusterAdapter::with_protocol(Arc::new(driver), options, protocol, random_id(6))
+    }
+
+    /// A sharded adapter over `driver` (npm `createShardedAdapter`; needs Redis 7).
+    pub fn sharded(driver: impl PubSubDriver, options: ShardedOptions) -> ClusterAdapter {
+        let protocol = Protocol::Sharded(ShardedChannels::new(
+            options.channel_prefix.clone(),
+            options.subscription_mode,
+        ));
+        let cluster_options = ClusterOptions {
+            key: options.channel_prefix,
+            requests_timeout: options.requests_timeout,
+            publish_on_specific_response_channel: true,
+        };
+        // As Node's: 16 hex digits.
+        let uid = random_hex(16);
+        ClusterAdapter::with_protocol(Arc::new(driver), cluster_options, protocol, uid)
+    }
+
+    fn with_protocol(
+        driver: Arc<dyn PubSubDriver>,
+        options: ClusterOptions,
+        protocol: Protocol,
+        uid: String,
+    ) -> ClusterAdapter {
         let (outgoing, outgoing_rx) = mpsc::unbounded_channel();
         let (commands, commands_rx) = mpsc::unbounded_channel();
         ClusterAdapter(Arc::new(ClusterShared {
-            driver: Arc::new(driver),
-            channels: Channels::new(options.key.clone()),
+            driver,
+            protocol,
             options,
-            uid: random_id(6),
+            uid,
             server: OnceLock::new(),
             outgoing,
             outgoing_rx: Mutex::new(Some(outgoing_rx)),
@@ -195,7 +300,8 @@ impl ClusterAdapter {
         ) else {
             return;
         };
-        tokio::spawn(publisher(self.0.driver.clone(), outgoing));
+        let sharded = matches!(self.0.protocol, Protocol::Sharded(_));
+        tokio::spawn(publisher(self.0.driver.clone(), outgoing, sharded));
         let messages = self.0.driver.take_messages();
         tokio::spawn(incoming::run(Arc::downgrade(&self.0), commands, messages));
     }
@@ -203,6 +309,28 @@ impl ClusterAdapter {
     /// Subscribes to the channels of namespace `nsp`.
     pub(crate) fn watch_namespace(&self, nsp: &str) {
         let _ = self.0.commands.send(Command::Subscribe(nsp.to_owned()));
+    }
+
+    /// A room appeared on this server: in the sharded dynamic modes it gets a channel.
+    pub(crate) fn room_created(&self, nsp: &str, room: &str, is_socket: bool) {
+        if let Protocol::Sharded(channels) = &self.0.protocol
+            && channels.has_room_channel(is_socket)
+        {
+            let _ = self
+                .0
+                .commands
+                .send(Command::SubscribeRoom(channels.room(nsp, room)));
+        }
+    }
+
+    /// A room disappeared from this server.
+    pub(crate) fn room_deleted(&self, nsp: &str, room: &str) {
+        if let Protocol::Sharded(channels) = &self.0.protocol {
+            let _ = self
+                .0
+                .commands
+                .send(Command::UnsubscribeRoom(channels.room(nsp, room)));
+        }
     }
 
     /// Resolves once every namespace created so far is subscribed.
@@ -219,12 +347,18 @@ impl ClusterAdapter {
 
     /// How many servers listen on namespace `nsp` (this one included).
     pub(crate) async fn server_count(&self, nsp: &str) -> usize {
-        match self
-            .0
-            .driver
-            .subscriber_count(self.0.channels.request(nsp))
-            .await
-        {
+        let count = match &self.0.protocol {
+            Protocol::Classic(channels) => {
+                self.0.driver.subscriber_count(channels.request(nsp)).await
+            }
+            Protocol::Sharded(channels) => {
+                self.0
+                    .driver
+                    .shard_subscriber_count(channels.main(nsp))
+                    .await
+            }
+        };
+        match count {
             Ok(count) => count,
             Err(error) => {
                 tracing::warn!(%error, "cannot count the servers of the cluster");
@@ -247,11 +381,46 @@ impl ClusterAdapter {
             data: event_data(event, args),
             opts: wire_opts(opts),
         };
-        self.publish(message.channel(&self.0.channels), message.encode());
+        match &self.0.protocol {
+            Protocol::Classic(channels) => {
+                self.publish(message.channel(channels), message.encode())
+            }
+            Protocol::Sharded(channels) => self.publish(
+                channels.broadcast_channel(nsp, &message.opts.rooms, false),
+                sharded::encode_broadcast(&message),
+            ),
+        }
     }
 
     fn request(&self, nsp: &str, request: &Request) {
-        self.publish(self.0.channels.request(nsp), request.encode());
+        match &self.0.protocol {
+            Protocol::Classic(channels) => self.publish(channels.request(nsp), request.encode()),
+            Protocol::Sharded(channels) => self.publish(
+                channels.main(nsp),
+                sharded::encode_request(request, &self.0.uid, nsp),
+            ),
+        }
+    }
+
+    /// Answers a request of server `uid`.
+    pub(crate) fn respond(&self, nsp: &str, uid: &str, response: &Response) {
+        match &self.0.protocol {
+            Protocol::Classic(channels) => {
+                let channel = match response {
+                    // As socket.io's adapter: these answers always take the shared channel.
+                    Response::ServerSideEmit { .. } => channels.response(nsp),
+                    _ if self.0.options.publish_on_specific_response_channel => {
+                        channels.specific_response(nsp, uid)
+                    }
+                    _ => channels.response(nsp),
+                };
+                self.publish(channel, response.encode());
+            }
+            Protocol::Sharded(channels) => self.publish(
+                channels.response(nsp, uid),
+                sharded::encode_response(response, &self.0.uid, nsp),
+            ),
+        }
     }
 
     /// `socketsJoin` on the other servers.
@@ -421,15 +590,6 @@ impl ClusterAdapter {
             _guard: guard,
         }
     }
-
-    /// Where this server answers a request from `uid`.
-    fn response_channel(&self, nsp: &str, uid: &str) -> String {
-        if self.0.options.publish_on_specific_response_channel {
-            self.0.channels.specific_response(nsp, uid)
-        } else {
-            self.0.channels.response(nsp)
-        }
-    }
 }
 
 /// Answers from the other servers to a broadcast with acknowledgements.
@@ -458,6 +618,8 @@ impl Drop for PendingGuard {
 pub struct ServerAck {
     adapter: ClusterAdapter,
     nsp: String,
+    /// The asking server.
+    requester: String,
     request_id: String,
 }
 
@@ -468,9 +630,7 @@ impl ServerAck {
             request_id: self.request_id,
             data: Some(value),
         };
-        // As socket.io's adapter: these answers always take the shared channel.
-        let channel = self.adapter.0.channels.response(&self.nsp);
-        self.adapter.publish(channel, response.encode());
+        self.adapter.respond(&self.nsp, &self.requester, &response);
     }
 }
 
@@ -499,7 +659,11 @@ fn wire_opts(opts: &BroadcastOptions) -> ClusterOpts {
 }
 
 /// Publishes what is queued, in order, gathering whatever is waiting into one batch.
-async fn publisher(driver: Arc<dyn PubSubDriver>, mut outgoing: mpsc::UnboundedReceiver<Outgoing>) {
+async fn publisher(
+    driver: Arc<dyn PubSubDriver>,
+    mut outgoing: mpsc::UnboundedReceiver<Outgoing>,
+    shard_channels: bool,
+) {
     while let Some(first) = outgoing.recv().await {
         let mut batch = vec![first];
         while batch.len() < 256 {
@@ -508,7 +672,12 @@ async fn publisher(driver: Arc<dyn PubSubDriver>, mut outgoing: mpsc::UnboundedR
                 Err(_) => break,
             }
         }
-        if let Err(error) = driver.publish(batch).await {
+        let published = if shard_channels {
+            driver.publish_sharded(batch).await
+        } else {
+            driver.publish(batch).await
+        };
+        if let Err(error) = published {
             tracing::warn!(%error, "cluster publish failed");
         }
     }
