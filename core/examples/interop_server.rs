@@ -463,6 +463,18 @@ fn parity_handlers(io: &Server, socket: &Socket) {
         ack_with(event, value);
     });
     let server = io.clone();
+    let root = server.sockets();
+    socket.on_async("all-rooms", move |_, event| {
+        let root = root.clone();
+        async move {
+            if let Ok(rooms) = root.all_rooms().await {
+                ack_with(
+                    event,
+                    Value::Array(rooms.into_iter().map(Value::from).collect()),
+                );
+            }
+        }
+    });
     socket.on("list-namespaces", move |_, event| {
         let mut names = server.namespace_names();
         names.sort();

@@ -279,6 +279,11 @@ root.on("connection", (socket) => {
       });
   });
 
+  socket.on("all-rooms", async (ack) => {
+    const rooms = await io.of("/").adapter.allRooms();
+    if (typeof ack === "function") ack([...rooms].sort());
+  });
+
   socket.on("list-namespaces", (ack) => {
     if (typeof ack === "function") ack(Array.from(io._nsps.keys()).sort());
   });

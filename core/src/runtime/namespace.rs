@@ -419,6 +419,18 @@ impl Namespace {
         }
     }
 
+    /// The rooms of every server of the cluster, without duplicates (socket.io's
+    /// `adapter.allRooms()`); only this server's without a cluster adapter.
+    pub async fn all_rooms(&self) -> Result<Vec<String>, EmitError> {
+        let mut rooms = self.rooms();
+        if let Some(cluster) = &self.0.cluster {
+            rooms.extend(cluster.all_rooms(&self.0.name).await?);
+        }
+        rooms.sort();
+        rooms.dedup();
+        Ok(rooms)
+    }
+
     /// Whether `room` has a socket of this server.
     pub(crate) fn has_room(&self, room: &str) -> bool {
         read(&self.0.rooms).has_room(room)

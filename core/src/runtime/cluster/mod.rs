@@ -563,6 +563,49 @@ impl ClusterAdapter {
         }
     }
 
+    /// The rooms of the other servers (`allRooms`); classic adapter only, as in Node.
+    pub(crate) async fn all_rooms(&self, nsp: &str) -> Result<Vec<String>, EmitError> {
+        if matches!(self.0.protocol, Protocol::Sharded(_)) {
+            return Err(EmitError::Unsupported("allRooms"));
+        }
+        let servers = self.server_count(nsp).await;
+        if servers <= 1 {
+            return Ok(Vec::new());
+        }
+        let expected = servers - 1;
+        let (request_id, mut answers, _guard) = self.expect_responses();
+        self.request(
+            nsp,
+            &Request::AllRooms {
+                uid: self.0.uid.clone(),
+                request_id,
+            },
+        );
+        let mut rooms = Vec::new();
+        let mut received = 0;
+        let collect = async {
+            while let Some(answer) = answers.recv().await {
+                if let Response::AllRooms { rooms: found, .. } = answer {
+                    rooms.extend(found);
+                    received += 1;
+                    if received >= expected {
+                        break;
+                    }
+                }
+            }
+        };
+        let _ = tokio::time::timeout(self.0.options.requests_timeout, collect).await;
+        if received >= expected {
+            Ok(rooms)
+        } else {
+            Err(EmitError::Timeout {
+                responses: Vec::new(),
+                received,
+                expected,
+            })
+        }
+    }
+
     /// Sends a broadcast with acknowledgements to the other servers; the answers (client
     /// counts, then acknowledgements) come out of the returned [`RemoteAcks`].
     pub(crate) async fn broadcast_with_ack(
