@@ -24,12 +24,14 @@ stage "cargo clippy" cargo clippy --workspace --all-targets -q -- -D warnings
 stage "proto builds for wasm32 (no tokio)" \
   cargo build -q -p polysocket --no-default-features --target wasm32-unknown-unknown
 stage "rust tests" cargo nextest run --workspace --no-fail-fast -j 2
-stage "release build of the servers" \
-  cargo build -q --release -p polysocket -p polysocket-examples --examples --bins
+stage "release build of the servers and the Node addon" \
+  cargo build -q --release -p polysocket -p polysocket-examples -p polysocket-node --examples --bins --lib
 
 export POLYSOCKET_INTEROP_SERVER=$PWD/target/release/examples/interop_server
 stage "interop: npm socket.io-client 4.8" node --test tests/interop/node/
 stage "interop: PyPI python-socketio" .venv/bin/python -m pytest -q tests/interop/python
+stage "Node binding: socket.io-client against polysocket's Server" \
+  bash -c 'cp target/release/libpolysocket_node.so bindings-node/polysocket.node && node --test bindings-node/test/'
 stage "chat page in headless Chromium" \
   env CHAT_SERVER_CMD="$PWD/target/release/chat" node --test examples/chat/test/
 if [ -x core/fuzz/run-smoke.sh ]; then

@@ -344,6 +344,8 @@ struct Extras {
     middlewares: RwLock<Vec<PacketMiddleware>>,
     error_handlers: RwLock<Vec<ErrorHandler>>,
     disconnecting_handlers: RwLock<Vec<DisconnectHandler>>,
+    /// Takes every event that has no handler of its own.
+    unhandled: RwLock<Option<EventHandler>>,
 }
 
 impl Extras {
@@ -354,6 +356,7 @@ impl Extras {
             middlewares: RwLock::new(Vec::new()),
             error_handlers: RwLock::new(Vec::new()),
             disconnecting_handlers: RwLock::new(Vec::new()),
+            unhandled: RwLock::new(None),
         })
     }
 }
@@ -680,10 +683,24 @@ impl Socket {
         if !self.connected() {
             return;
         }
-        let handler = read(&self.0.handlers).get(&event.name).cloned();
+        let handler = read(&self.0.handlers)
+            .get(&event.name)
+            .cloned()
+            .or_else(|| {
+                self.0
+                    .extras
+                    .get()
+                    .and_then(|extras| read(&extras.unhandled).clone())
+            });
         if let Some(handler) = handler {
             handler(self, event);
         }
+    }
+
+    /// Handles every event that has no handler of its own ([`Socket::on`]), with its ack:
+    /// for code that keeps its handlers elsewhere, as a language binding does.
+    pub fn on_unhandled(&self, handler: impl Fn(&Socket, Event) + Send + Sync + 'static) {
+        *write(&self.extras().unhandled) = Some(Arc::new(handler));
     }
 
     /// Emits `event` to this client with one serializable argument.

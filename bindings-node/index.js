@@ -1,0 +1,374 @@
+// polysocket for Node: socket.io's server API over polysocket's Rust engine.
+// `require("socket.io")` → `require("polysocket")` for the parts listed in README.md.
+"use strict";
+
+const { EventEmitter } = require("node:events");
+const path = require("node:path");
+
+const native = require(process.env.POLYSOCKET_NODE_ADDON || path.join(__dirname, "polysocket.node"));
+
+/** Events a socket never sends to a client (socket.io's reserved names). */
+const RESERVED = new Set(["connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"]);
+
+/** Splits `args` into JSON with socket.io placeholders and the binary attachments. */
+function encode(args) {
+  const attachments = [];
+  const walk = (value) => {
+    if (Buffer.isBuffer(value)) {
+      attachments.push(value);
+      return { _placeholder: true, num: attachments.length - 1 };
+    }
+    if (value instanceof ArrayBuffer) return walk(Buffer.from(value));
+    if (ArrayBuffer.isView(value)) return walk(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+    if (Array.isArray(value)) return value.map(walk);
+    if (value && typeof value === "object") {
+      if (typeof value.toJSON === "function") return walk(value.toJSON());
+      const out = {};
+      for (const [key, item] of Object.entries(value)) {
+        if (item !== undefined && typeof item !== "function") out[key] = walk(item);
+      }
+      return out;
+    }
+    return value;
+  };
+  return { json: JSON.stringify(args.map(walk)), attachments };
+}
+
+/** The arguments of an encoded payload, placeholders replaced by their Buffers. */
+function decode({ json, attachments }) {
+  const walk = (value) => {
+    if (Array.isArray(value)) return value.map(walk);
+    if (value && typeof value === "object") {
+      if (value._placeholder === true && typeof value.num === "number") return attachments[value.num];
+      for (const key of Object.keys(value)) value[key] = walk(value[key]);
+    }
+    return value;
+  };
+  return walk(JSON.parse(json));
+}
+
+function checkEvent(event) {
+  if (RESERVED.has(event)) throw new Error(`"${String(event)}" is a reserved event name`);
+}
+
+/** Selects sockets by rooms and flags, then emits to them (socket.io's BroadcastOperator). */
+class BroadcastOperator {
+  constructor(nsp, rooms = new Set(), exceptRooms = new Set(), flags = {}) {
+    this.nsp = nsp;
+    this.rooms = rooms;
+    this.exceptRooms = exceptRooms;
+    this.flags = flags;
+  }
+
+  _with(change) {
+    const next = new BroadcastOperator(this.nsp, new Set(this.rooms), new Set(this.exceptRooms), { ...this.flags });
+    change(next);
+    return next;
+  }
+
+  to(room) {
+    return this._with((op) => [].concat(room).forEach((r) => op.rooms.add(String(r))));
+  }
+
+  in(room) {
+    return this.to(room);
+  }
+
+  except(room) {
+    return this._with((op) => [].concat(room).forEach((r) => op.exceptRooms.add(String(r))));
+  }
+
+  get volatile() {
+    return this._with((op) => (op.flags.volatile = true));
+  }
+
+  get local() {
+    return this._with((op) => (op.flags.local = true));
+  }
+
+  compress(compress) {
+    return this._with((op) => (op.flags.compress = compress));
+  }
+
+  emit(event, ...args) {
+    checkEvent(event);
+    if (typeof args[args.length - 1] === "function") {
+      throw new Error("acknowledgements from many clients are not supported yet by polysocket's Node binding");
+    }
+    this.nsp.server._native.broadcast(
+      this.nsp.name,
+      [...this.rooms],
+      [...this.exceptRooms],
+      event,
+      encode(args),
+      Boolean(this.flags.volatile),
+      Boolean(this.flags.local),
+      this.flags.compress,
+    );
+    return true;
+  }
+
+  /** The ids of the selected sockets of this server (socket.io's `allSockets()`). */
+  async allSockets() {
+    return new Set(this.nsp.server._native.socketIds(this.nsp.name, [...this.rooms]));
+  }
+}
+
+/** One client in one namespace (socket.io's `Socket`). */
+class Socket extends EventEmitter {
+  constructor(nsp, nativeSocket) {
+    super();
+    this.nsp = nsp;
+    this.server = nsp.server;
+    this._native = nativeSocket;
+    this.id = nativeSocket.id;
+    this.data = {};
+    this._handshake = undefined;
+    nativeSocket.onEvent((incoming) => this._onEvent(incoming));
+    nativeSocket.onDisconnect((reason) => {
+      this.nsp.sockets.delete(this.id);
+      EventEmitter.prototype.emit.call(this, "disconnect", reason);
+    });
+  }
+
+  _onEvent({ event, args, ackId }) {
+    const values = decode(args);
+    if (ackId !== null && ackId !== undefined) {
+      let answered = false;
+      values.push((...answer) => {
+        if (answered) return;
+        answered = true;
+        this._native.ack(ackId, encode(answer));
+      });
+    }
+    EventEmitter.prototype.emit.call(this, event, ...values);
+  }
+
+  get connected() {
+    return this._native.connected;
+  }
+
+  get disconnected() {
+    return !this._native.connected;
+  }
+
+  get recovered() {
+    return this._native.recovered;
+  }
+
+  get handshake() {
+    if (!this._handshake) this._handshake = JSON.parse(this._native.handshakeJson());
+    return this._handshake;
+  }
+
+  get rooms() {
+    return new Set(this._native.rooms());
+  }
+
+  /** Emits to this client; a function as the last argument receives its acknowledgement. */
+  emit(event, ...args) {
+    checkEvent(event);
+    const ack = typeof args[args.length - 1] === "function" ? args.pop() : undefined;
+    if (!ack) {
+      this._native.emit(event, encode(args));
+      return true;
+    }
+    const timeout = this._timeout;
+    this._native
+      .emitWithAck(event, encode(args), timeout ?? 2 ** 31 - 1)
+      .then((answer) => (timeout === undefined ? ack(...decode(answer)) : ack(null, ...decode(answer))))
+      .catch((error) => {
+        if (timeout !== undefined) ack(error);
+      });
+    return true;
+  }
+
+  /** Emits and resolves with the client's first acknowledgement argument. */
+  emitWithAck(event, ...args) {
+    checkEvent(event);
+    const timeout = this._timeout;
+    return this._native
+      .emitWithAck(event, encode(args), timeout ?? 2 ** 31 - 1)
+      .then((answer) => decode(answer)[0]);
+  }
+
+  /** socket.io's `socket.timeout(ms)`: acknowledgements get an error first. */
+  timeout(ms) {
+    const scoped = Object.create(this);
+    scoped._timeout = ms;
+    return scoped;
+  }
+
+  send(...args) {
+    return this.emit("message", ...args);
+  }
+
+  join(rooms) {
+    for (const room of [].concat(rooms)) this._native.join(String(room));
+  }
+
+  leave(room) {
+    this._native.leave(String(room));
+  }
+
+  to(room) {
+    return this.broadcast.to(room);
+  }
+
+  in(room) {
+    return this.to(room);
+  }
+
+  except(room) {
+    return this.broadcast.except(room);
+  }
+
+  get broadcast() {
+    return new BroadcastOperator(this.nsp, new Set(), new Set([this.id]));
+  }
+
+  disconnect(close = false) {
+    this._native.disconnect(Boolean(close));
+    return this;
+  }
+}
+
+/** A namespace (socket.io's `Namespace`). */
+class Namespace extends EventEmitter {
+  constructor(server, name) {
+    super();
+    this.server = server;
+    this.name = name;
+    this.sockets = new Map();
+    server._native.onConnection(name, (nativeSocket) => {
+      const socket = new Socket(this, nativeSocket);
+      this.sockets.set(socket.id, socket);
+      EventEmitter.prototype.emit.call(this, "connection", socket);
+      EventEmitter.prototype.emit.call(this, "connect", socket);
+    });
+  }
+
+  to(room) {
+    return new BroadcastOperator(this).to(room);
+  }
+
+  in(room) {
+    return this.to(room);
+  }
+
+  except(room) {
+    return new BroadcastOperator(this).except(room);
+  }
+
+  get volatile() {
+    return new BroadcastOperator(this).volatile;
+  }
+
+  get local() {
+    return new BroadcastOperator(this).local;
+  }
+
+  compress(compress) {
+    return new BroadcastOperator(this).compress(compress);
+  }
+
+  emit(event, ...args) {
+    return new BroadcastOperator(this).emit(event, ...args);
+  }
+
+  send(...args) {
+    return this.emit("message", ...args);
+  }
+
+  allSockets() {
+    return new BroadcastOperator(this).allSockets();
+  }
+}
+
+/** socket.io's `Server`: `new Server()`, `new Server(port, opts)`, `new Server(opts)`. */
+class Server extends EventEmitter {
+  constructor(srv, opts = {}) {
+    super();
+    if (srv && typeof srv === "object" && !(typeof srv.listen === "function")) {
+      opts = srv;
+      srv = undefined;
+    }
+    if (srv && typeof srv === "object") {
+      throw new Error("attaching to an http.Server is not supported yet by polysocket's Node binding: pass a port");
+    }
+    this.opts = opts;
+    this._native = new native.NativeServer(JSON.stringify(opts));
+    this._nsps = new Map();
+    this.sockets = this.of("/");
+    const nativeServer = this._native;
+    this.engine = Object.defineProperty({}, "clientsCount", { get: () => nativeServer.clientsCount() });
+    if (srv !== undefined) this.listen(srv);
+  }
+
+  of(name) {
+    const nsp = name.startsWith("/") ? name : `/${name}`;
+    if (!this._nsps.has(nsp)) this._nsps.set(nsp, new Namespace(this, nsp));
+    return this._nsps.get(nsp);
+  }
+
+  /** Listens on `port` (on every interface); `listening` resolves with the bound port. */
+  listen(port, opts = {}) {
+    this.listening = this._native.listen(Number(port) || 0, opts.host);
+    this.listening.catch((error) => EventEmitter.prototype.emit.call(this, "error", error));
+    return this;
+  }
+
+  attach(port, opts) {
+    return this.listen(port, opts);
+  }
+
+  on(event, listener) {
+    if (event === "connection" || event === "connect") {
+      this.sockets.on(event, listener);
+      return this;
+    }
+    return super.on(event, listener);
+  }
+
+  to(room) {
+    return this.sockets.to(room);
+  }
+
+  in(room) {
+    return this.sockets.in(room);
+  }
+
+  except(room) {
+    return this.sockets.except(room);
+  }
+
+  get volatile() {
+    return this.sockets.volatile;
+  }
+
+  get local() {
+    return this.sockets.local;
+  }
+
+  compress(compress) {
+    return this.sockets.compress(compress);
+  }
+
+  emit(event, ...args) {
+    return this.sockets.emit(event, ...args);
+  }
+
+  send(...args) {
+    return this.sockets.send(...args);
+  }
+
+  /** Closes every connection (`server shutting down`) and stops listening. */
+  close(fn) {
+    const closed = this._native.close();
+    if (typeof fn === "function") closed.then(() => fn(), fn);
+    return closed;
+  }
+}
+
+module.exports = { Server, Namespace, Socket, BroadcastOperator };
+module.exports.default = Server;

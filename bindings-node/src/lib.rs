@@ -1,0 +1,473 @@
+//! The native half of the `polysocket` npm package: polysocket's server, driven from
+//! JavaScript. `index.js` builds socket.io's API on top; this crate only translates values
+//! and callbacks, all protocol work stays in the `polysocket` crate.
+//!
+//! Event arguments cross the boundary as socket.io does on the wire: a JSON text in which
+//! each binary value is a `{"_placeholder":true,"num":n}` object, plus the list of binary
+//! attachments (Node `Buffer`s).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use napi::bindgen_prelude::{Buffer, Result};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::{Error, Status};
+use napi_derive::napi;
+use polysocket::{
+    AckSender, Cors, CorsOrigin, Event, Server, ServerConfig, Socket, Transport, Value,
+};
+
+/// Event arguments as they cross the boundary: JSON with placeholders, and attachments.
+#[napi(object)]
+pub struct Payload {
+    /// The arguments as a JSON array, binary values replaced by placeholders.
+    pub json: String,
+    /// The binary values, in placeholder order.
+    pub attachments: Vec<Buffer>,
+}
+
+/// An event from a client.
+#[napi(object)]
+pub struct IncomingEvent {
+    /// The event name.
+    pub event: String,
+    /// Its arguments.
+    pub args: Payload,
+    /// Set when the client waits for an acknowledgement: pass it to `NativeSocket.ack`.
+    pub ack_id: Option<u32>,
+}
+
+fn invalid(message: impl std::fmt::Display) -> Error {
+    Error::new(Status::InvalidArg, message.to_string())
+}
+
+/// The arguments of a [`Payload`].
+fn args_of(payload: Payload) -> Result<Vec<Value>> {
+    let attachments: Vec<Bytes> = payload
+        .attachments
+        .iter()
+        .map(|b| Bytes::copy_from_slice(b))
+        .collect();
+    let value = Value::from_json_str(&payload.json)
+        .and_then(|v| v.reconstruct(&attachments))
+        .map_err(invalid)?;
+    match value {
+        Value::Array(args) => Ok(args),
+        _ => Err(invalid("arguments must be a JSON array")),
+    }
+}
+
+/// A [`Payload`] for `args`.
+fn payload_of(args: Vec<Value>) -> Payload {
+    let mut json = String::new();
+    let mut attachments = Vec::new();
+    Value::Array(args).write_json(&mut json, &mut attachments);
+    Payload {
+        json,
+        attachments: attachments
+            .iter()
+            .map(|b| Buffer::from(b.to_vec()))
+            .collect(),
+    }
+}
+
+/// socket.io's server options that this binding understands, from the JSON the JavaScript
+/// side sends (socket.io's option names).
+fn config_from(options: &serde_json::Value) -> Result<ServerConfig> {
+    let mut config = ServerConfig::default();
+    let ms = |name: &str| {
+        options
+            .get(name)
+            .and_then(serde_json::Value::as_u64)
+            .map(Duration::from_millis)
+    };
+    if let Some(path) = options.get("path").and_then(|v| v.as_str()) {
+        config.path = path.to_owned();
+    }
+    if let Some(v) = ms("pingInterval") {
+        config.ping_interval = v;
+    }
+    if let Some(v) = ms("pingTimeout") {
+        config.ping_timeout = v;
+    }
+    if let Some(v) = ms("connectTimeout") {
+        config.connect_timeout = v;
+    }
+    if let Some(v) = ms("upgradeTimeout") {
+        config.upgrade_timeout = v;
+    }
+    if let Some(v) = options
+        .get("maxHttpBufferSize")
+        .and_then(serde_json::Value::as_u64)
+    {
+        config.max_http_buffer_size = v;
+    }
+    if let Some(v) = options
+        .get("allowUpgrades")
+        .and_then(serde_json::Value::as_bool)
+    {
+        config.allow_upgrades = v;
+    }
+    if let Some(list) = options.get("transports").and_then(|v| v.as_array()) {
+        config.transports = list
+            .iter()
+            .filter_map(|t| match t.as_str() {
+                Some("polling") => Some(Transport::Polling),
+                Some("websocket") => Some(Transport::WebSocket),
+                _ => None,
+            })
+            .collect();
+    }
+    if let Some(cors) = options.get("cors") {
+        let origin = match cors.get("origin") {
+            Some(serde_json::Value::String(o)) if o == "*" => CorsOrigin::Any,
+            Some(serde_json::Value::String(o)) => CorsOrigin::List(vec![o.clone()]),
+            Some(serde_json::Value::Bool(true)) => CorsOrigin::Reflect,
+            Some(serde_json::Value::Array(list)) => CorsOrigin::List(
+                list.iter()
+                    .filter_map(|o| o.as_str().map(str::to_owned))
+                    .collect(),
+            ),
+            _ => CorsOrigin::Any,
+        };
+        config.cors = Some(Cors {
+            origin,
+            credentials: cors
+                .get("credentials")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false),
+        });
+    }
+    Ok(config)
+}
+
+/// A JavaScript callback that can be let go: a stored threadsafe function keeps Node's
+/// event loop alive, so it is released when its source ends (server closed, socket gone).
+struct Callback<T: 'static + napi::bindgen_prelude::ToNapiValue>(Arc<Mutex<Option<JsFunction<T>>>>);
+
+/// A JavaScript function called with one `T` (no error-first argument).
+type JsFunction<T> = ThreadsafeFunction<T, (), T, Status, false>;
+
+impl<T: 'static + napi::bindgen_prelude::ToNapiValue> Clone for Callback<T> {
+    fn clone(&self) -> Self {
+        Callback(self.0.clone())
+    }
+}
+
+impl<T: 'static + napi::bindgen_prelude::ToNapiValue> Callback<T> {
+    fn new(function: JsFunction<T>) -> Callback<T> {
+        Callback(Arc::new(Mutex::new(Some(function))))
+    }
+
+    fn call(&self, value: T) {
+        if let Some(function) = self.0.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            function.call(value, ThreadsafeFunctionCallMode::NonBlocking);
+        }
+    }
+
+    fn release(&self) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+}
+
+/// A polysocket server (the engine under JavaScript's `Server`).
+#[napi]
+pub struct NativeServer {
+    io: Server,
+    connection_callbacks: Mutex<Vec<Callback<NativeSocket>>>,
+}
+
+#[napi]
+impl NativeServer {
+    /// A server with socket.io's options, as JSON.
+    #[napi(constructor)]
+    pub fn new(options_json: String) -> Result<NativeServer> {
+        let options: serde_json::Value = serde_json::from_str(&options_json).map_err(invalid)?;
+        let config = config_from(&options)?;
+        // The server spawns its tasks lazily; make sure they land on napi's runtime.
+        let io = napi::bindgen_prelude::within_runtime_if_available(|| Server::with_config(config));
+        Ok(NativeServer {
+            io,
+            connection_callbacks: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Calls `callback` with each socket that connects to namespace `nsp`.
+    #[napi]
+    pub fn on_connection(
+        &self,
+        nsp: String,
+        callback: ThreadsafeFunction<NativeSocket, (), NativeSocket, Status, false>,
+    ) {
+        let callback = Callback::new(callback);
+        self.connection_callbacks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(callback.clone());
+        self.io
+            .of(&nsp)
+            .on_connection(move |socket| callback.call(NativeSocket::wrap(socket)));
+    }
+
+    /// Listens on `host:port` (`port` 0 picks one); resolves with the port.
+    #[napi]
+    pub async fn listen(&self, port: u32, host: Option<String>) -> Result<u32> {
+        let host = host.unwrap_or_else(|| "0.0.0.0".to_owned());
+        let addr = self
+            .io
+            .listen(format!("{host}:{port}"))
+            .await
+            .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+        Ok(u32::from(addr.port()))
+    }
+
+    /// Closes the server: every client gets `server shutting down`.
+    #[napi]
+    pub async fn close(&self) {
+        self.io.close().await;
+        let callbacks = std::mem::take(
+            &mut *self
+                .connection_callbacks
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
+        for callback in callbacks {
+            callback.release();
+        }
+    }
+
+    /// Emits to the sockets of namespace `nsp` in any of `rooms` (all when empty) and in
+    /// none of `except`; `local`, `volatile` and `compress` as socket.io's flags.
+    #[napi]
+    #[allow(clippy::too_many_arguments)]
+    pub fn broadcast(
+        &self,
+        nsp: String,
+        rooms: Vec<String>,
+        except: Vec<String>,
+        event: String,
+        args: Payload,
+        volatile: bool,
+        local: bool,
+        compress: Option<bool>,
+    ) -> Result<()> {
+        let mut operator = self
+            .io
+            .of(&nsp)
+            .broadcast()
+            .to_rooms(rooms)
+            .except_rooms(except);
+        if volatile {
+            operator = operator.volatile();
+        }
+        if local {
+            operator = operator.local();
+        }
+        if let Some(compress) = compress {
+            operator = operator.compress(compress);
+        }
+        operator.emit_args(&event, args_of(args)?).map_err(invalid)
+    }
+
+    /// The ids of the sockets of `nsp` in any of `rooms` (all when empty).
+    #[napi]
+    pub fn socket_ids(&self, nsp: String, rooms: Vec<String>) -> Vec<String> {
+        self.io
+            .of(&nsp)
+            .broadcast()
+            .to_rooms(rooms)
+            .sockets()
+            .iter()
+            .map(|s| s.id().to_owned())
+            .collect()
+    }
+
+    /// The number of Engine.IO connections (`io.engine.clientsCount`).
+    #[napi]
+    pub fn clients_count(&self) -> u32 {
+        u32::try_from(self.io.clients_count()).unwrap_or(u32::MAX)
+    }
+}
+
+/// One client in one namespace (the engine under JavaScript's `Socket`).
+#[napi]
+pub struct NativeSocket {
+    socket: Socket,
+    acks: Arc<Mutex<HashMap<u32, AckSender>>>,
+    next_ack: Arc<AtomicU32>,
+    events: Option<Callback<IncomingEvent>>,
+}
+
+impl NativeSocket {
+    fn wrap(socket: Socket) -> NativeSocket {
+        NativeSocket {
+            socket,
+            acks: Arc::default(),
+            next_ack: Arc::new(AtomicU32::new(1)),
+            events: None,
+        }
+    }
+}
+
+#[napi]
+impl NativeSocket {
+    /// The socket id.
+    #[napi(getter)]
+    pub fn id(&self) -> String {
+        self.socket.id().to_owned()
+    }
+
+    /// Whether the socket is connected.
+    #[napi(getter)]
+    pub fn connected(&self) -> bool {
+        self.socket.connected()
+    }
+
+    /// Whether the connection recovered an earlier session.
+    #[napi(getter)]
+    pub fn recovered(&self) -> bool {
+        self.socket.recovered()
+    }
+
+    /// socket.io's `handshake` object, as JSON.
+    #[napi]
+    pub fn handshake_json(&self) -> String {
+        let h = self.socket.handshake();
+        let headers: serde_json::Map<String, serde_json::Value> = h
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.into())))
+            .collect();
+        let query: serde_json::Map<String, serde_json::Value> = h
+            .query()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone().into()))
+            .collect();
+        serde_json::json!({
+            "headers": headers,
+            "time": h.time(),
+            "address": h.address().map(|a| a.ip().to_string()),
+            "xdomain": h.xdomain(),
+            "secure": h.secure(),
+            "issued": h.issued(),
+            "url": h.url(),
+            "query": query,
+            "auth": h.auth().to_json_lossy(),
+        })
+        .to_string()
+    }
+
+    /// Calls `callback` with every event from the client.
+    #[napi]
+    pub fn on_event(
+        &mut self,
+        callback: ThreadsafeFunction<IncomingEvent, (), IncomingEvent, Status, false>,
+    ) {
+        let callback = Callback::new(callback);
+        self.events = Some(callback.clone());
+        let acks = self.acks.clone();
+        let next = self.next_ack.clone();
+        self.socket.on_unhandled(move |_, mut event: Event| {
+            let ack_id = event.ack().map(|sender| {
+                let id = next.fetch_add(1, Ordering::Relaxed);
+                acks.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(id, sender);
+                id
+            });
+            let incoming = IncomingEvent {
+                args: payload_of(std::mem::take(&mut event.args)),
+                event: event.name.clone(),
+                ack_id,
+            };
+            callback.call(incoming);
+        });
+    }
+
+    /// Acknowledges the event that carried `ack_id`.
+    #[napi]
+    pub fn ack(&self, ack_id: u32, args: Payload) -> Result<()> {
+        let sender = self
+            .acks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&ack_id);
+        match sender {
+            Some(sender) => sender.send_args(args_of(args)?).map_err(invalid),
+            None => Ok(()),
+        }
+    }
+
+    /// Calls `callback` with socket.io's reason once the socket disconnected; then every
+    /// callback of this socket is released.
+    #[napi]
+    pub fn on_disconnect(&self, callback: ThreadsafeFunction<String, (), String, Status, false>) {
+        let callback = Callback::new(callback);
+        let acks = self.acks.clone();
+        let events = self.events.clone();
+        self.socket.on_disconnect(move |_, reason| {
+            acks.lock().unwrap_or_else(|p| p.into_inner()).clear();
+            callback.call(reason.as_str().to_owned());
+            callback.release();
+            if let Some(events) = &events {
+                events.release();
+            }
+        });
+    }
+
+    /// Emits `event` to the client.
+    #[napi]
+    pub fn emit(&self, event: String, args: Payload) -> Result<()> {
+        self.socket
+            .emit_args(&event, args_of(args)?)
+            .map_err(invalid)
+    }
+
+    /// Emits `event` and resolves with the client's acknowledgement; rejects with
+    /// `operation has timed out` after `timeout_ms`.
+    #[napi]
+    pub async fn emit_with_ack(
+        &self,
+        event: String,
+        args: Payload,
+        timeout_ms: u32,
+    ) -> Result<Payload> {
+        let answer = self
+            .socket
+            .emit_with_ack(
+                &event,
+                args_of(args)?,
+                Duration::from_millis(u64::from(timeout_ms)),
+            )
+            .await
+            .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+        Ok(payload_of(answer))
+    }
+
+    /// Joins `room`.
+    #[napi]
+    pub fn join(&self, room: String) {
+        self.socket.join(room);
+    }
+
+    /// Leaves `room`.
+    #[napi]
+    pub fn leave(&self, room: String) {
+        self.socket.leave(&room);
+    }
+
+    /// The rooms the socket is in.
+    #[napi]
+    pub fn rooms(&self) -> Vec<String> {
+        self.socket.rooms()
+    }
+
+    /// Disconnects the socket; with `close`, closes its connection.
+    #[napi]
+    pub fn disconnect(&self, close: bool) {
+        self.socket.disconnect(close);
+    }
+}

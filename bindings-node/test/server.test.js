@@ -1,0 +1,134 @@
+// polysocket's Node binding as a socket.io server, driven by npm socket.io-client 4.8.
+"use strict";
+
+const { describe, it, before, after } = require("node:test");
+const assert = require("node:assert/strict");
+const path = require("node:path");
+const { Server } = require("..");
+const { io } = require(path.join(__dirname, "..", "..", "tests", "interop", "node_modules", "socket.io-client"));
+
+const WAIT_MS = 3000;
+
+function waitFor(emitter, event) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "${event}" within ${WAIT_MS} ms`)), WAIT_MS);
+    emitter.once(event, (...args) => {
+      clearTimeout(timer);
+      resolve(args);
+    });
+  });
+}
+
+const TRANSPORTS = [["websocket"], ["polling"], ["polling", "websocket"]];
+
+describe("polysocket as socket.io's Server", () => {
+  let server;
+  let url;
+  const clients = [];
+  const connect = (opts = {}, nsp = "/") => {
+    const socket = io(url + nsp, { forceNew: true, reconnection: false, ...opts });
+    clients.push(socket);
+    return socket;
+  };
+
+  before(async () => {
+    server = new Server({ pingInterval: 10000 });
+    server.listen(0, { host: "127.0.0.1" });
+    url = `http://127.0.0.1:${await server.listening}`;
+    server.on("connection", (socket) => {
+      socket.emit("welcome", { id: socket.id, auth: socket.handshake.auth });
+      socket.on("echo", (...args) => {
+        const ack = typeof args[args.length - 1] === "function" ? args.pop() : null;
+        if (ack) ack(...args);
+        else socket.emit("echo", ...args);
+      });
+      socket.on("join", (room, ack) => {
+        socket.join(room);
+        ack([...socket.rooms].sort());
+      });
+      socket.on("to-room", (room, payload, ack) => {
+        server.to(room).emit("room-event", payload);
+        ack();
+      });
+      socket.on("broadcast", (payload) => socket.broadcast.emit("broadcast", payload));
+      socket.on("ask", async (payload, ack) => ack(await socket.timeout(1000).emitWithAck("question", payload)));
+      socket.on("kick", () => socket.disconnect());
+      socket.on("disconnect", (reason) => server.sockets.emit("gone", { id: socket.id, reason }));
+    });
+  });
+
+  after(async () => {
+    for (const c of clients) c.close();
+    await server.close();
+  });
+
+  for (const transports of TRANSPORTS) {
+    it(`events, acks and binary in both directions [${transports.join("+")}]`, async () => {
+      const client = connect({ transports, auth: { token: "t" } });
+      const [welcome] = await waitFor(client, "welcome");
+      assert.deepEqual(welcome, { id: client.id, auth: { token: "t" } });
+      const blob = Buffer.from([0, 1, 2, 255]);
+      const answer = await client.timeout(WAIT_MS).emitWithAck("echo", "text", { nested: blob }, 42);
+      assert.equal(answer, "text");
+      const echoed = waitFor(client, "echo");
+      client.emit("echo", { file: blob }, [1, 2]);
+      const [first, second] = await echoed;
+      assert.ok(Buffer.from(first.file).equals(blob));
+      assert.deepEqual(second, [1, 2]);
+      client.on("question", (payload, ack) => ack({ answered: payload }));
+      assert.deepEqual(await client.timeout(WAIT_MS).emitWithAck("ask", 7), { answered: 7 });
+      client.close();
+    });
+  }
+
+  it("rooms, room broadcasts and socket.broadcast", async () => {
+    const a = connect({ transports: ["websocket"] });
+    const b = connect({ transports: ["websocket"] });
+    await Promise.all([waitFor(a, "welcome"), waitFor(b, "welcome")]);
+    assert.deepEqual(await b.timeout(WAIT_MS).emitWithAck("join", "r1"), [b.id, "r1"].sort());
+    const inRoom = waitFor(b, "room-event");
+    await a.timeout(WAIT_MS).emitWithAck("to-room", "r1", { hello: "room" });
+    assert.deepEqual((await inRoom)[0], { hello: "room" });
+    const fromA = waitFor(b, "broadcast");
+    let aGotOwn = false;
+    a.on("broadcast", () => (aGotOwn = true));
+    a.emit("broadcast", "hi all");
+    assert.deepEqual(await fromA, ["hi all"]);
+    assert.equal(aGotOwn, false);
+    a.close();
+    b.close();
+  });
+
+  it("server-side disconnect gives the client and the server their reasons", async () => {
+    const watcher = connect({ transports: ["websocket"] });
+    const victim = connect({ transports: ["websocket"] });
+    await Promise.all([waitFor(watcher, "welcome"), waitFor(victim, "welcome")]);
+    const id = victim.id;
+    // Earlier tests' clients may still be reported gone: wait for this one.
+    const gone = new Promise((resolve) => watcher.on("gone", (g) => g.id === id && resolve(g)));
+    const clientSide = waitFor(victim, "disconnect");
+    victim.emit("kick");
+    assert.equal((await clientSide)[0], "io server disconnect");
+    assert.deepEqual(await gone, { id, reason: "server namespace disconnect" });
+    watcher.close();
+  });
+
+  it("refuses reserved event names as socket.io does", () => {
+    assert.throws(() => server.emit("disconnect"), /reserved event name/);
+  });
+});
+
+describe("polysocket's Server lets the process exit once closed", () => {
+  it("close() resolves and releases its callbacks", async () => {
+    const server = new Server();
+    server.listen(0, { host: "127.0.0.1" });
+    const port = await server.listening;
+    server.on("connection", () => {});
+    const client = io(`http://127.0.0.1:${port}`, { forceNew: true, reconnection: false, transports: ["websocket"] });
+    await waitFor(client, "connect");
+    const reason = waitFor(client, "disconnect");
+    await server.close();
+    // As with socket.io's io.close(): the connection closes, no DISCONNECT packet first.
+    assert.equal((await reason)[0], "transport close");
+  });
+});
