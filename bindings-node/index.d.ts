@@ -26,6 +26,31 @@ export interface Handshake {
   auth: Record<string, unknown>;
 }
 
+export declare class RemoteSocket {
+  readonly id: string;
+  readonly handshake: Handshake;
+  readonly rooms: Set<string>;
+  readonly data: any;
+  emit(event: string, ...args: unknown[]): boolean;
+  join(room: string | string[]): void;
+  leave(room: string | string[]): void;
+  disconnect(close?: boolean): this;
+}
+
+/** A middleware: call `next()` to admit, `next(err)` (with an optional `err.data`) to refuse. */
+export type Middleware = (socket: Socket, next: (err?: Error & { data?: unknown }) => void) => void;
+
+/** Server-wide operations on the selected sockets, on every server of a cluster. */
+export interface Utilities {
+  timeout(ms: number): BroadcastOperator;
+  emitWithAck(event: string, ...args: unknown[]): Promise<any[]>;
+  fetchSockets(): Promise<RemoteSocket[]>;
+  socketsJoin(rooms: string | string[]): void;
+  socketsLeave(rooms: string | string[]): void;
+  disconnectSockets(close?: boolean): void;
+}
+
+export interface BroadcastOperator extends Utilities {}
 export declare class BroadcastOperator {
   to(room: string | string[]): BroadcastOperator;
   in(room: string | string[]): BroadcastOperator;
@@ -63,7 +88,8 @@ export declare class Socket extends EventEmitter {
 }
 
 /** What a namespace and the server offer for emitting to many sockets. */
-export interface Broadcasting {
+export interface Broadcasting extends Utilities {
+  use(fn: Middleware): this;
   to(room: string | string[]): BroadcastOperator;
   in(room: string | string[]): BroadcastOperator;
   except(room: string | string[]): BroadcastOperator;

@@ -90,10 +90,29 @@ class BroadcastOperator {
     return this._with((op) => (op.flags.compress = compress));
   }
 
+  timeout(ms) {
+    return this._with((op) => (op.flags.timeout = ms));
+  }
+
+  _selection() {
+    return {
+      nsp: this.nsp.name,
+      rooms: [...this.rooms],
+      except: [...this.exceptRooms],
+      local: Boolean(this.flags.local),
+      timeoutMs: this.flags.timeout,
+    };
+  }
+
   emit(event, ...args) {
     checkEvent(event);
     if (typeof args[args.length - 1] === "function") {
-      throw new Error("acknowledgements from many clients are not supported yet by polysocket's Node binding");
+      const ack = args.pop();
+      this.emitWithAck(event, ...args).then(
+        (responses) => ack(null, responses),
+        (error) => ack(error, error.responses),
+      );
+      return true;
     }
     this.nsp.server._native.broadcast(
       this.nsp.name,
@@ -108,9 +127,71 @@ class BroadcastOperator {
     return true;
   }
 
+  /**
+   * Emits and resolves with one response per client (the first argument of its ack); rejects
+   * with `operation has timed out` (and `err.responses`) when some client did not answer.
+   */
+  async emitWithAck(event, ...args) {
+    checkEvent(event);
+    const { responses, timedOut } = await this.nsp.server._native.emitWithAck(this._selection(), event, encode(args));
+    const values = responses.map((r) => decode(r.args)[0]);
+    if (timedOut) {
+      const error = new Error("operation has timed out");
+      error.responses = values;
+      throw error;
+    }
+    return values;
+  }
+
+  /** Snapshots of the selected sockets of every server, with handles that reach them. */
+  async fetchSockets() {
+    const found = await this.nsp.server._native.fetchSockets(this._selection());
+    return found.map((s) => new RemoteSocket(this.nsp, s));
+  }
+
+  socketsJoin(rooms) {
+    this.nsp.server._native.socketsJoin(this._selection(), [].concat(rooms).map(String));
+  }
+
+  socketsLeave(rooms) {
+    this.nsp.server._native.socketsLeave(this._selection(), [].concat(rooms).map(String));
+  }
+
+  disconnectSockets(close = false) {
+    this.nsp.server._native.disconnectSockets(this._selection(), Boolean(close));
+  }
+
   /** The ids of the selected sockets of this server (socket.io's `allSockets()`). */
   async allSockets() {
     return new Set(this.nsp.server._native.socketIds(this.nsp.name, [...this.rooms]));
+  }
+}
+
+/** A socket as `fetchSockets` returns it (socket.io's `RemoteSocket`). */
+class RemoteSocket {
+  constructor(nsp, { id, handshakeJson, rooms, dataJson }) {
+    this.id = id;
+    this.handshake = JSON.parse(handshakeJson);
+    this.rooms = new Set(rooms);
+    this.data = JSON.parse(dataJson);
+    this._operator = new BroadcastOperator(nsp).to(id);
+  }
+
+  emit(event, ...args) {
+    return this._operator.emit(event, ...args);
+  }
+
+  join(room) {
+    this._operator.socketsJoin(room);
+  }
+
+  leave(room) {
+    this._operator.socketsLeave(room);
+  }
+
+  disconnect(close = false) {
+    this._operator.disconnectSockets(close);
+    return this;
   }
 }
 
@@ -122,13 +203,45 @@ class Socket extends EventEmitter {
     this.server = nsp.server;
     this._native = nativeSocket;
     this.id = nativeSocket.id;
-    this.data = {};
     this._handshake = undefined;
+    this.data = {};
+  }
+
+  /** Starts receiving the connected socket's events (after the middlewares admitted it). */
+  _attach(nativeSocket) {
+    this._native = nativeSocket;
     nativeSocket.onEvent((incoming) => this._onEvent(incoming));
     nativeSocket.onDisconnect((reason) => {
       this.nsp.sockets.delete(this.id);
       EventEmitter.prototype.emit.call(this, "disconnect", reason);
     });
+    this._syncData();
+  }
+
+  /** `socket.data`; top-level changes reach the native socket (and `fetchSockets`). */
+  get data() {
+    return this._data;
+  }
+
+  set data(value) {
+    const sync = () => this._syncData();
+    this._data = new Proxy(value ?? {}, {
+      set(target, key, item) {
+        target[key] = item;
+        sync();
+        return true;
+      },
+      deleteProperty(target, key) {
+        delete target[key];
+        sync();
+        return true;
+      },
+    });
+    this._syncData();
+  }
+
+  _syncData() {
+    if (this._native) this._native.setData(JSON.stringify(this._data ?? {}) ?? "null");
   }
 
   _onEvent({ event, args, ackId }) {
@@ -240,12 +353,81 @@ class Namespace extends EventEmitter {
     this.server = server;
     this.name = name;
     this.sockets = new Map();
+    this._middlewares = [];
+    /** Sockets between the middlewares and their connection, by id. */
+    this._admitting = new Map();
     server._native.onConnection(name, (nativeSocket) => {
-      const socket = new Socket(this, nativeSocket);
+      const socket = this._admitting.get(nativeSocket.id) ?? new Socket(this, nativeSocket);
+      this._admitting.delete(nativeSocket.id);
+      socket._attach(nativeSocket);
       this.sockets.set(socket.id, socket);
       EventEmitter.prototype.emit.call(this, "connection", socket);
       EventEmitter.prototype.emit.call(this, "connect", socket);
     });
+  }
+
+  /** Adds a middleware `(socket, next) => ..`; `next(err)` refuses the connection. */
+  use(fn) {
+    if (this._middlewares.length === 0) {
+      this.server._native.useMiddleware(this.name, (nativeSocket) => this._admit(nativeSocket));
+    }
+    this._middlewares.push(fn);
+    return this;
+  }
+
+  _admit(nativeSocket) {
+    const call = nativeSocket.pendingCall;
+    const socket = new Socket(this, nativeSocket);
+    this._admitting.set(socket.id, socket);
+    const done = (err) => {
+      if (err) {
+        this._admitting.delete(socket.id);
+        const data = err.data === undefined ? null : JSON.stringify(err.data);
+        this.server._native.middlewareDone(call, String(err.message ?? err), data);
+      } else {
+        this.server._native.middlewareDone(call, null, null);
+      }
+    };
+    const run = (i) => {
+      if (i === this._middlewares.length) return done(null);
+      let called = false;
+      const next = (err) => {
+        if (called) return;
+        called = true;
+        if (err) done(err);
+        else run(i + 1);
+      };
+      try {
+        this._middlewares[i](socket, next);
+      } catch (err) {
+        next(err);
+      }
+    };
+    run(0);
+  }
+
+  timeout(ms) {
+    return new BroadcastOperator(this).timeout(ms);
+  }
+
+  emitWithAck(event, ...args) {
+    return new BroadcastOperator(this).emitWithAck(event, ...args);
+  }
+
+  fetchSockets() {
+    return new BroadcastOperator(this).fetchSockets();
+  }
+
+  socketsJoin(rooms) {
+    return new BroadcastOperator(this).socketsJoin(rooms);
+  }
+
+  socketsLeave(rooms) {
+    return new BroadcastOperator(this).socketsLeave(rooms);
+  }
+
+  disconnectSockets(close) {
+    return new BroadcastOperator(this).disconnectSockets(close);
   }
 
   to(room) {
@@ -362,6 +544,35 @@ class Server extends EventEmitter {
     return this.sockets.send(...args);
   }
 
+  use(fn) {
+    this.sockets.use(fn);
+    return this;
+  }
+
+  timeout(ms) {
+    return this.sockets.timeout(ms);
+  }
+
+  emitWithAck(event, ...args) {
+    return this.sockets.emitWithAck(event, ...args);
+  }
+
+  fetchSockets() {
+    return this.sockets.fetchSockets();
+  }
+
+  socketsJoin(rooms) {
+    return this.sockets.socketsJoin(rooms);
+  }
+
+  socketsLeave(rooms) {
+    return this.sockets.socketsLeave(rooms);
+  }
+
+  disconnectSockets(close) {
+    return this.sockets.disconnectSockets(close);
+  }
+
   /** Closes every connection (`server shutting down`) and stops listening. */
   close(fn) {
     const closed = this._native.close();
@@ -370,5 +581,5 @@ class Server extends EventEmitter {
   }
 }
 
-module.exports = { Server, Namespace, Socket, BroadcastOperator };
+module.exports = { Server, Namespace, Socket, BroadcastOperator, RemoteSocket };
 module.exports.default = Server;

@@ -173,11 +173,62 @@ impl<T: 'static + napi::bindgen_prelude::ToNapiValue> Callback<T> {
     }
 }
 
+/// A socket as `fetchSockets` describes it.
+#[napi(object)]
+pub struct FetchedSocket {
+    /// The socket id.
+    pub id: String,
+    /// socket.io's `handshake`, as JSON.
+    pub handshake_json: String,
+    /// Its rooms.
+    pub rooms: Vec<String>,
+    /// `socket.data`, as JSON.
+    pub data_json: String,
+}
+
+/// One client's answer to a broadcast with acknowledgements.
+#[napi(object)]
+pub struct ClientAnswer {
+    /// The answering socket (empty when it is connected to another server).
+    pub socket_id: String,
+    /// Its acknowledgement's arguments.
+    pub args: Payload,
+}
+
+/// The answers to a broadcast with acknowledgements, and whether some were missing.
+#[napi(object)]
+pub struct BroadcastAnswers {
+    /// The answers that arrived.
+    pub responses: Vec<ClientAnswer>,
+    /// `true` when some client did not answer in time.
+    pub timed_out: bool,
+}
+
+/// Which sockets a server-wide operation selects.
+#[napi(object)]
+pub struct Selection {
+    /// The namespace.
+    pub nsp: String,
+    /// Rooms (every socket when empty).
+    pub rooms: Vec<String>,
+    /// Rooms whose sockets are left out.
+    pub except: Vec<String>,
+    /// Only this server's sockets.
+    pub local: bool,
+    /// Timeout in milliseconds (acknowledgements).
+    pub timeout_ms: Option<u32>,
+}
+
+type MiddlewareAnswer =
+    tokio::sync::oneshot::Sender<std::result::Result<(), polysocket::ConnectError>>;
+
 /// A polysocket server (the engine under JavaScript's `Server`).
 #[napi]
 pub struct NativeServer {
     io: Server,
     connection_callbacks: Mutex<Vec<Callback<NativeSocket>>>,
+    pending_middlewares: Arc<Mutex<HashMap<u32, MiddlewareAnswer>>>,
+    next_call: Arc<AtomicU32>,
 }
 
 #[napi]
@@ -192,6 +243,8 @@ impl NativeServer {
         Ok(NativeServer {
             io,
             connection_callbacks: Mutex::new(Vec::new()),
+            pending_middlewares: Arc::default(),
+            next_call: Arc::new(AtomicU32::new(1)),
         })
     }
 
@@ -210,6 +263,157 @@ impl NativeServer {
         self.io
             .of(&nsp)
             .on_connection(move |socket| callback.call(NativeSocket::wrap(socket)));
+    }
+
+    /// Runs `callback` for each socket that tries to connect to `nsp` (its `pendingCall`
+    /// set); the JavaScript middlewares answer with `middlewareDone`.
+    #[napi]
+    pub fn use_middleware(
+        &self,
+        nsp: String,
+        callback: ThreadsafeFunction<NativeSocket, (), NativeSocket, Status, false>,
+    ) {
+        let callback = Callback::new(callback);
+        self.connection_callbacks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(callback.clone());
+        let pending = self.pending_middlewares.clone();
+        let next = self.next_call.clone();
+        self.io.of(&nsp).use_async_middleware(move |socket| {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let call = next.fetch_add(1, Ordering::Relaxed);
+            pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(call, tx);
+            let mut native = NativeSocket::wrap(socket);
+            native.pending_call = call;
+            callback.call(native);
+            async move {
+                rx.await.unwrap_or_else(|_| {
+                    Err(polysocket::ConnectError::new("middleware was dropped"))
+                })
+            }
+        });
+    }
+
+    /// Ends middleware call `call`: admitted without `message`, refused with it (and
+    /// `data_json`, the error's `data`).
+    #[napi]
+    pub fn middleware_done(
+        &self,
+        call: u32,
+        message: Option<String>,
+        data_json: Option<String>,
+    ) -> Result<()> {
+        let sender = self
+            .pending_middlewares
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&call);
+        let outcome = match message {
+            None => Ok(()),
+            Some(message) => {
+                let data = match data_json {
+                    Some(json) => Some(Value::from_json_str(&json).map_err(invalid)?),
+                    None => None,
+                };
+                Err(polysocket::ConnectError { message, data })
+            }
+        };
+        if let Some(sender) = sender {
+            let _ = sender.send(outcome);
+        }
+        Ok(())
+    }
+
+    fn operator(&self, selection: &Selection) -> polysocket::BroadcastOperator {
+        let mut operator = self
+            .io
+            .of(&selection.nsp)
+            .broadcast()
+            .to_rooms(selection.rooms.iter().map(String::as_str))
+            .except_rooms(selection.except.iter().map(String::as_str));
+        if selection.local {
+            operator = operator.local();
+        }
+        if let Some(ms) = selection.timeout_ms {
+            operator = operator.timeout(Duration::from_millis(u64::from(ms)));
+        }
+        operator
+    }
+
+    /// The selected sockets of every server (`fetchSockets`).
+    #[napi]
+    pub async fn fetch_sockets(&self, selection: Selection) -> Result<Vec<FetchedSocket>> {
+        let sockets = self
+            .operator(&selection)
+            .try_fetch_sockets()
+            .await
+            .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+        Ok(sockets
+            .iter()
+            .map(|s| FetchedSocket {
+                id: s.id().to_owned(),
+                handshake_json: handshake_json(s.handshake()),
+                rooms: s.rooms().to_vec(),
+                data_json: s.data().to_json_lossy().to_string(),
+            })
+            .collect())
+    }
+
+    /// `socketsJoin`.
+    #[napi]
+    pub fn sockets_join(&self, selection: Selection, rooms: Vec<String>) {
+        let operator = self.operator(&selection);
+        for room in rooms {
+            operator.sockets_join(room);
+        }
+    }
+
+    /// `socketsLeave`.
+    #[napi]
+    pub fn sockets_leave(&self, selection: Selection, rooms: Vec<String>) {
+        let operator = self.operator(&selection);
+        for room in rooms {
+            operator.sockets_leave(&room);
+        }
+    }
+
+    /// `disconnectSockets(close)`.
+    #[napi]
+    pub fn disconnect_sockets(&self, selection: Selection, close: bool) {
+        self.operator(&selection).disconnect_sockets(close);
+    }
+
+    /// Emits to the selected sockets and collects their acknowledgements.
+    #[napi]
+    pub async fn emit_with_ack(
+        &self,
+        selection: Selection,
+        event: String,
+        args: Payload,
+    ) -> Result<BroadcastAnswers> {
+        let answers = self
+            .operator(&selection)
+            .emit_with_ack(&event, args_of(args)?)
+            .await;
+        let (responses, timed_out) = match answers {
+            Ok(responses) => (responses, false),
+            Err(polysocket::BroadcastAckError::Timeout { responses, .. }) => (responses, true),
+            Err(error) => return Err(Error::new(Status::GenericFailure, error.to_string())),
+        };
+        Ok(BroadcastAnswers {
+            responses: responses
+                .into_iter()
+                .map(|r| ClientAnswer {
+                    socket_id: r.socket_id,
+                    args: payload_of(r.args),
+                })
+                .collect(),
+            timed_out,
+        })
     }
 
     /// Listens on `host:port` (`port` 0 picks one); resolves with the port.
@@ -299,6 +503,7 @@ pub struct NativeSocket {
     acks: Arc<Mutex<HashMap<u32, AckSender>>>,
     next_ack: Arc<AtomicU32>,
     events: Option<Callback<IncomingEvent>>,
+    pending_call: u32,
 }
 
 impl NativeSocket {
@@ -308,6 +513,7 @@ impl NativeSocket {
             acks: Arc::default(),
             next_ack: Arc::new(AtomicU32::new(1)),
             events: None,
+            pending_call: 0,
         }
     }
 }
@@ -332,32 +538,24 @@ impl NativeSocket {
         self.socket.recovered()
     }
 
+    /// The middleware call this socket is in (`NativeServer.middlewareDone`), 0 when none.
+    #[napi(getter)]
+    pub fn pending_call(&self) -> u32 {
+        self.pending_call
+    }
+
+    /// Sets `socket.data` (JSON), as `fetchSockets` reports it.
+    #[napi]
+    pub fn set_data(&self, data_json: String) -> Result<()> {
+        self.socket
+            .set_data(Value::from_json_str(&data_json).map_err(invalid)?);
+        Ok(())
+    }
+
     /// socket.io's `handshake` object, as JSON.
     #[napi]
     pub fn handshake_json(&self) -> String {
-        let h = self.socket.handshake();
-        let headers: serde_json::Map<String, serde_json::Value> = h
-            .headers()
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.into())))
-            .collect();
-        let query: serde_json::Map<String, serde_json::Value> = h
-            .query()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone().into()))
-            .collect();
-        serde_json::json!({
-            "headers": headers,
-            "time": h.time(),
-            "address": h.address().map(|a| a.ip().to_string()),
-            "xdomain": h.xdomain(),
-            "secure": h.secure(),
-            "issued": h.issued(),
-            "url": h.url(),
-            "query": query,
-            "auth": h.auth().to_json_lossy(),
-        })
-        .to_string()
+        handshake_json(self.socket.handshake())
     }
 
     /// Calls `callback` with every event from the client.
@@ -470,4 +668,30 @@ impl NativeSocket {
     pub fn disconnect(&self, close: bool) {
         self.socket.disconnect(close);
     }
+}
+
+/// socket.io's `handshake` object as JSON.
+fn handshake_json(h: &polysocket::Handshake) -> String {
+    let headers: serde_json::Map<String, serde_json::Value> = h
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.into())))
+        .collect();
+    let query: serde_json::Map<String, serde_json::Value> = h
+        .query()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone().into()))
+        .collect();
+    serde_json::json!({
+        "headers": headers,
+        "time": h.time(),
+        "address": h.address().map(|a| a.ip().to_string()),
+        "xdomain": h.xdomain(),
+        "secure": h.secure(),
+        "issued": h.issued(),
+        "url": h.url(),
+        "query": query,
+        "auth": h.auth().to_json_lossy(),
+    })
+    .to_string()
 }
