@@ -83,6 +83,15 @@ export declare class Socket extends EventEmitter {
   in(room: string | string[]): BroadcastOperator;
   except(room: string | string[]): BroadcastOperator;
   disconnect(close?: boolean): this;
+  use(fn: (packet: [string, ...unknown[]], next: (err?: Error) => void) => void): this;
+  onAny(listener: (event: string, ...args: any[]) => void): this;
+  prependAny(listener: (event: string, ...args: any[]) => void): this;
+  offAny(listener?: (event: string, ...args: any[]) => void): this;
+  listenersAny(): Array<(event: string, ...args: any[]) => void>;
+  onAnyOutgoing(listener: (event: string, ...args: any[]) => void): this;
+  prependAnyOutgoing(listener: (event: string, ...args: any[]) => void): this;
+  offAnyOutgoing(listener?: (event: string, ...args: any[]) => void): this;
+  listenersAnyOutgoing(): Array<(event: string, ...args: any[]) => void>;
   on(event: "disconnect", listener: (reason: string) => void): this;
   on(event: string, listener: (...args: any[]) => void): this;
 }

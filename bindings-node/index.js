@@ -254,7 +254,79 @@ class Socket extends EventEmitter {
         this._native.ack(ackId, encode(answer));
       });
     }
-    EventEmitter.prototype.emit.call(this, event, ...values);
+    for (const listener of [...(this._anyListeners ?? [])]) listener(event, ...values);
+    const packet = [event, ...values];
+    const middlewares = this._packetMiddlewares ?? [];
+    const run = (i) => {
+      if (i === middlewares.length) {
+        EventEmitter.prototype.emit.call(this, packet[0], ...packet.slice(1));
+        return;
+      }
+      let called = false;
+      const next = (err) => {
+        if (called) return;
+        called = true;
+        if (err) EventEmitter.prototype.emit.call(this, "error", err);
+        else run(i + 1);
+      };
+      try {
+        middlewares[i](packet, next);
+      } catch (err) {
+        next(err);
+      }
+    };
+    run(0);
+  }
+
+  /** Adds a packet middleware `([event, ...args], next) => ..`; `next(err)` drops the
+   * packet and emits `error` on the socket. */
+  use(fn) {
+    (this._packetMiddlewares ??= []).push(fn);
+    return this;
+  }
+
+  /** Listens to every incoming event: `(event, ...args) => ..`. */
+  onAny(listener) {
+    (this._anyListeners ??= []).push(listener);
+    return this;
+  }
+
+  prependAny(listener) {
+    (this._anyListeners ??= []).unshift(listener);
+    return this;
+  }
+
+  offAny(listener) {
+    this._anyListeners = listener ? (this._anyListeners ?? []).filter((l) => l !== listener) : [];
+    return this;
+  }
+
+  listenersAny() {
+    return [...(this._anyListeners ?? [])];
+  }
+
+  /** Listens to every event emitted to this client: `(event, ...args) => ..`. */
+  onAnyOutgoing(listener) {
+    (this._anyOutgoing ??= []).push(listener);
+    return this;
+  }
+
+  prependAnyOutgoing(listener) {
+    (this._anyOutgoing ??= []).unshift(listener);
+    return this;
+  }
+
+  offAnyOutgoing(listener) {
+    this._anyOutgoing = listener ? (this._anyOutgoing ?? []).filter((l) => l !== listener) : [];
+    return this;
+  }
+
+  listenersAnyOutgoing() {
+    return [...(this._anyOutgoing ?? [])];
+  }
+
+  _notifyOutgoing(event, args) {
+    for (const listener of [...(this._anyOutgoing ?? [])]) listener(event, ...args);
   }
 
   get connected() {
@@ -282,6 +354,7 @@ class Socket extends EventEmitter {
   emit(event, ...args) {
     checkEvent(event);
     const ack = typeof args[args.length - 1] === "function" ? args.pop() : undefined;
+    this._notifyOutgoing(event, args);
     if (!ack) {
       this._native.emit(event, encode(args));
       return true;
@@ -299,6 +372,7 @@ class Socket extends EventEmitter {
   /** Emits and resolves with the client's first acknowledgement argument. */
   emitWithAck(event, ...args) {
     checkEvent(event);
+    this._notifyOutgoing(event, args);
     const timeout = this._timeout;
     return this._native
       .emitWithAck(event, encode(args), timeout ?? 2 ** 31 - 1)
@@ -510,6 +584,22 @@ class Server extends EventEmitter {
       return this;
     }
     return super.on(event, listener);
+  }
+
+  once(event, listener) {
+    if (event === "connection" || event === "connect") {
+      this.sockets.once(event, listener);
+      return this;
+    }
+    return super.once(event, listener);
+  }
+
+  off(event, listener) {
+    if (event === "connection" || event === "connect") {
+      this.sockets.off(event, listener);
+      return this;
+    }
+    return super.off(event, listener);
   }
 
   to(room) {

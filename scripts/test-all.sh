@@ -31,7 +31,7 @@ export POLYSOCKET_INTEROP_SERVER=$PWD/target/release/examples/interop_server
 stage "interop: npm socket.io-client 4.8" node --test tests/interop/node/
 stage "interop: PyPI python-socketio" .venv/bin/python -m pytest -q tests/interop/python
 stage "Node binding: socket.io-client against polysocket's Server" \
-  bash -c 'cp target/release/libpolysocket_node.so bindings-node/polysocket.node && node --test bindings-node/test/'
+  bash -c 'cp target/release/libpolysocket_node.so bindings-node/polysocket.node && timeout 300 node --test bindings-node/test/'
 stage "chat page in headless Chromium" \
   env CHAT_SERVER_CMD="$PWD/target/release/chat" node --test examples/chat/test/
 if [ -x core/fuzz/run-smoke.sh ]; then

@@ -97,6 +97,34 @@ describe("middlewares, utilities and acks from many", () => {
     a.close();
   });
 
+  it("catch-all listeners and packet middlewares on a socket", async () => {
+    const seen = [];
+    const outgoing = [];
+    server.once("connection", (socket) => {
+      socket.onAny((event, ...args) => seen.push(["any", event, args.filter((a) => typeof a !== "function")]));
+      socket.prependAny((event) => seen.push(["prepend", event]));
+      socket.onAnyOutgoing((event) => outgoing.push(event));
+      socket.use(([event], next) => (event === "forbidden" ? next(new Error("forbidden event")) : next()));
+      socket.on("error", (err) => socket.emit("middleware-error", err.message));
+      socket.on("ping-me", (n, ack) => ack(n * 2));
+      socket.on("forbidden", () => seen.push(["handler ran for forbidden"]));
+    });
+    const client = connect({ auth: { user: "c" } });
+    await waitFor(client, "welcome");
+    assert.equal(await client.timeout(WAIT_MS).emitWithAck("ping-me", 21), 42);
+    const refused = waitFor(client, "middleware-error");
+    client.emit("forbidden", 1);
+    assert.deepEqual(await refused, ["forbidden event"]);
+    assert.deepEqual(seen, [
+      ["prepend", "ping-me"],
+      ["any", "ping-me", [21]],
+      ["prepend", "forbidden"],
+      ["any", "forbidden", [1]],
+    ]);
+    assert.deepEqual(outgoing, ["middleware-error"]);
+    client.close();
+  });
+
   it("emitWithAck to many clients: every answer, or a timeout with the ones that came", async () => {
     const a = connect({ auth: { user: "a" } });
     const b = connect({ auth: { user: "b" } });
