@@ -12,6 +12,13 @@ export interface ServerOptions {
   allowUpgrades?: boolean;
   transports?: Array<"polling" | "websocket">;
   cors?: { origin?: string | boolean | string[]; credentials?: boolean };
+  cleanupEmptyChildNamespaces?: boolean;
+  perMessageDeflate?: boolean | { threshold?: number };
+  httpCompression?: boolean | { threshold?: number };
+  cookie?:
+    | boolean
+    | { name?: string; path?: string | false; httpOnly?: boolean; secure?: boolean; maxAge?: number; sameSite?: "strict" | "lax" | "none" };
+  connectionStateRecovery?: { maxDisconnectionDuration?: number; skipMiddlewares?: boolean };
 }
 
 export interface Handshake {

@@ -17,7 +17,8 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Error, Status};
 use napi_derive::napi;
 use polysocket::{
-    AckSender, Cors, CorsOrigin, Event, Server, ServerConfig, Socket, Transport, Value,
+    AckSender, ConnectionStateRecovery, CookieConfig, Cors, CorsOrigin, Event, HttpCompression,
+    PerMessageDeflate, SameSite, Server, ServerConfig, Socket, Transport, Value,
 };
 
 /// Event arguments as they cross the boundary: JSON with placeholders, and attachments.
@@ -120,6 +121,78 @@ fn config_from(options: &serde_json::Value) -> Result<ServerConfig> {
                 _ => None,
             })
             .collect();
+    }
+    if let Some(v) = options
+        .get("cleanupEmptyChildNamespaces")
+        .and_then(serde_json::Value::as_bool)
+    {
+        config.cleanup_empty_child_namespaces = v;
+    }
+    // socket.io's `perMessageDeflate` (default false) and `httpCompression` (default true):
+    // `true`, `false` or `{ threshold }`.
+    let threshold = |v: &serde_json::Value| {
+        v.get("threshold")
+            .and_then(serde_json::Value::as_u64)
+            .and_then(|t| usize::try_from(t).ok())
+            .unwrap_or(1024)
+    };
+    match options.get("perMessageDeflate") {
+        Some(serde_json::Value::Bool(false)) | None => {}
+        Some(v) => {
+            config.per_message_deflate = Some(PerMessageDeflate {
+                threshold: threshold(v),
+            })
+        }
+    }
+    match options.get("httpCompression") {
+        Some(serde_json::Value::Bool(false)) => config.http_compression = None,
+        Some(v) => {
+            config.http_compression = Some(HttpCompression {
+                threshold: threshold(v),
+            })
+        }
+        None => {}
+    }
+    match options.get("cookie") {
+        Some(serde_json::Value::Bool(false)) | None => {}
+        Some(v) => {
+            let mut cookie = CookieConfig::default();
+            if let Some(name) = v.get("name").and_then(|n| n.as_str()) {
+                cookie.name = name.to_owned();
+            }
+            if let Some(path) = v.get("path") {
+                cookie.path = path.as_str().map(str::to_owned);
+            }
+            if let Some(http_only) = v.get("httpOnly").and_then(serde_json::Value::as_bool) {
+                cookie.http_only = http_only;
+            }
+            if let Some(secure) = v.get("secure").and_then(serde_json::Value::as_bool) {
+                cookie.secure = secure;
+            }
+            if let Some(max_age) = v.get("maxAge").and_then(serde_json::Value::as_u64) {
+                cookie.max_age = Some(max_age);
+            }
+            cookie.same_site = match v.get("sameSite").and_then(|s| s.as_str()) {
+                Some("strict") => Some(SameSite::Strict),
+                Some("none") => Some(SameSite::None),
+                Some("lax") => Some(SameSite::Lax),
+                _ => cookie.same_site,
+            };
+            config.cookie = Some(cookie);
+        }
+    }
+    if let Some(recovery) = options.get("connectionStateRecovery") {
+        let defaults = ConnectionStateRecovery::default();
+        config.connection_state_recovery = Some(ConnectionStateRecovery {
+            max_disconnection_duration: recovery
+                .get("maxDisconnectionDuration")
+                .and_then(serde_json::Value::as_u64)
+                .map_or(defaults.max_disconnection_duration, Duration::from_millis),
+            skip_middlewares: recovery
+                .get("skipMiddlewares")
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(defaults.skip_middlewares),
+        });
     }
     if let Some(cors) = options.get("cors") {
         let origin = match cors.get("origin") {
@@ -599,21 +672,33 @@ impl NativeSocket {
         }
     }
 
-    /// Calls `callback` with socket.io's reason once the socket disconnected; then every
-    /// callback of this socket is released.
+    /// Calls `callback` with socket.io's reason once the socket disconnected (at once if it
+    /// already has); then every callback of this socket is released, so that a gone
+    /// socket never keeps Node's event loop alive.
     #[napi]
     pub fn on_disconnect(&self, callback: ThreadsafeFunction<String, (), String, Status, false>) {
         let callback = Callback::new(callback);
         let acks = self.acks.clone();
         let events = self.events.clone();
-        self.socket.on_disconnect(move |_, reason| {
+        let fired = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let finish = move |reason: &str| {
+            if fired.swap(true, Ordering::SeqCst) {
+                return;
+            }
             acks.lock().unwrap_or_else(|p| p.into_inner()).clear();
-            callback.call(reason.as_str().to_owned());
+            callback.call(reason.to_owned());
             callback.release();
             if let Some(events) = &events {
                 events.release();
             }
-        });
+        };
+        let on_event = finish.clone();
+        self.socket
+            .on_disconnect(move |_, reason| on_event(reason.as_str()));
+        // The client may have left before JavaScript got to this socket.
+        if !self.socket.connected() {
+            finish("transport close");
+        }
     }
 
     /// Emits `event` to the client.

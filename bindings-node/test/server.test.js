@@ -132,3 +132,28 @@ describe("polysocket's Server lets the process exit once closed", () => {
     assert.equal((await reason)[0], "transport close");
   });
 });
+
+describe("socket.io's server options", () => {
+  it("cookie, perMessageDeflate and connectionStateRecovery", async () => {
+    const server = new Server({
+      cookie: true,
+      perMessageDeflate: true,
+      connectionStateRecovery: { maxDisconnectionDuration: 2000 },
+    });
+    server.listen(0, { host: "127.0.0.1" });
+    const url = `http://127.0.0.1:${await server.listening}`;
+    server.on("connection", (socket) => socket.emit("welcome", socket.recovered));
+    const response = await fetch(`${url}/socket.io/?EIO=4&transport=polling`);
+    const sid = JSON.parse((await response.text()).slice(1)).sid;
+    assert.equal(response.headers.get("set-cookie"), `io=${sid}; Path=/; HttpOnly; SameSite=Lax`);
+    const client = io(url, { forceNew: true, reconnection: false, transports: ["websocket"] });
+    // With recovery on, socket.io appends the offset to every event (the client keeps it).
+    const [recovered, offset] = await waitFor(client, "welcome");
+    assert.equal(recovered, false);
+    assert.equal(typeof offset, "string");
+    assert.equal(client.io.engine.transport.ws.extensions, "permessage-deflate");
+    assert.ok(client._pid, "the CONNECT reply carries a recovery pid");
+    client.close();
+    await server.close();
+  });
+});
