@@ -58,6 +58,9 @@ server_cmd() {
     polysocket) echo "$BIN/polysocket-server" ;;
     socketioxide) echo "$BIN/socketioxide-server" ;;
     node) echo "node $BENCH_DIR/servers/node-server.js" ;;
+    # The same Node app with require("socket.io") swapped for polysocket's Node binding,
+    # attached to the app's http.Server (build it first: npm --prefix bindings-node run build).
+    polysocket-node) echo "env SOCKET_IO_MODULE=$BENCH_DIR/../bindings-node node $BENCH_DIR/servers/node-server.js" ;;
   esac
 }
 

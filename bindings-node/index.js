@@ -10,6 +10,11 @@ const native = require(process.env.POLYSOCKET_NODE_ADDON || path.join(__dirname,
 /** Events a socket never sends to a client (socket.io's reserved names). */
 const RESERVED = new Set(["connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"]);
 
+/** `host` as a socket address needs it: IPv6 in brackets. */
+function bracket(host) {
+  return host && host.includes(":") ? `[${host}]` : host;
+}
+
 /** Splits `args` into JSON with socket.io placeholders and the binary attachments. */
 function encode(args) {
   const attachments = [];
@@ -549,16 +554,78 @@ class Server extends EventEmitter {
       opts = srv;
       srv = undefined;
     }
-    if (srv && typeof srv === "object") {
-      throw new Error("attaching to an http.Server is not supported yet by polysocket's Node binding: pass a port");
-    }
     this.opts = opts;
     this._native = new native.NativeServer(JSON.stringify(opts));
     this._nsps = new Map();
     this.sockets = this.of("/");
     const nativeServer = this._native;
     this.engine = Object.defineProperty({}, "clientsCount", { get: () => nativeServer.clientsCount() });
-    if (srv !== undefined) this.listen(srv);
+    if (srv !== undefined) this.attach(srv, opts);
+  }
+
+  /**
+   * Serves Socket.IO from the app's own `http.Server` (socket.io's `io.attach(srv)`):
+   * requests under `path` go to the Rust engine, every other request to the app's handlers;
+   * WebSocket upgrades under `path` hand their TCP connection over to the engine.
+   */
+  attach(srv, opts = {}) {
+    if (typeof srv === "number" || typeof srv === "string") return this.listen(srv, opts);
+    const path = (this.opts.path || "/socket.io").replace(/\/$/, "") + "/";
+    const ours = (url) => url === path.slice(0, -1) || url.startsWith(path) || url.startsWith(path.slice(0, -1) + "?");
+    const appHandlers = srv.listeners("request").slice(0);
+    srv.removeAllListeners("request");
+    srv.on("request", (req, res) => {
+      if (ours(req.url)) return this._handleHttp(req, res);
+      for (const handler of appHandlers) handler.call(srv, req, res);
+    });
+    srv.on("upgrade", (req, socket, head) => {
+      if (ours(req.url)) return this._adoptUpgrade(req, socket, head);
+      if (srv.listeners("upgrade").length === 1) socket.destroy();
+    });
+    this.httpServer = srv;
+    return this;
+  }
+
+  _handleHttp(req, res) {
+    const chunks = [];
+    req.on("data", (chunk) => chunks.push(chunk));
+    req.on("end", () => {
+      const headers = [];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) {
+        headers.push({ name: req.rawHeaders[i], value: req.rawHeaders[i + 1] });
+      }
+      const peer = req.socket.remoteAddress ? `${bracket(req.socket.remoteAddress)}:${req.socket.remotePort}` : null;
+      this._native.handleRequest(req.method, req.url, headers, Buffer.concat(chunks), peer).then(
+        ({ status, headers: answerHeaders, body }) => {
+          const out = {};
+          for (const { name, value } of answerHeaders) out[name] = out[name] === undefined ? value : [].concat(out[name], value);
+          res.writeHead(status, out);
+          res.end(body);
+        },
+        (error) => {
+          res.writeHead(500);
+          res.end(String(error.message ?? error));
+        },
+      );
+    });
+  }
+
+  _adoptUpgrade(req, socket, head) {
+    const fd = socket._handle && socket._handle.fd;
+    if (typeof fd !== "number" || fd < 0) {
+      socket.destroy();
+      return;
+    }
+    let raw = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
+    for (let i = 0; i < req.rawHeaders.length; i += 2) raw += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
+    const bytes = Buffer.concat([Buffer.from(raw + "\r\n", "latin1"), head]);
+    const peer = `${bracket(socket.remoteAddress)}:${socket.remotePort}`;
+    try {
+      this._native.adoptConnection(fd, bytes, peer);
+    } finally {
+      // The engine holds its own descriptor for the connection now.
+      socket.destroy();
+    }
   }
 
   of(name) {
@@ -572,10 +639,6 @@ class Server extends EventEmitter {
     this.listening = this._native.listen(Number(port) || 0, opts.host);
     this.listening.catch((error) => EventEmitter.prototype.emit.call(this, "error", error));
     return this;
-  }
-
-  attach(port, opts) {
-    return this.listen(port, opts);
   }
 
   on(event, listener) {

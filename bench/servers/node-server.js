@@ -2,7 +2,9 @@
 // Reads PORT (0 for any), binds 127.0.0.1 with a 4096 backlog, prints "LISTENING <port>".
 "use strict";
 const http = require("http");
-const { Server } = require("socket.io");
+// SOCKET_IO_MODULE swaps the package, as a user would change one require: e.g. the
+// polysocket npm package built from bindings-node/.
+const { Server } = require(process.env.SOCKET_IO_MODULE || "socket.io");
 
 const httpServer = http.createServer();
 const io = new Server(httpServer);

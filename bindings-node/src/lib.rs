@@ -246,6 +246,26 @@ impl<T: 'static + napi::bindgen_prelude::ToNapiValue> Callback<T> {
     }
 }
 
+/// One HTTP header.
+#[napi(object)]
+pub struct HttpHeader {
+    /// Its name.
+    pub name: String,
+    /// Its value.
+    pub value: String,
+}
+
+/// An HTTP answer for Node's `http.ServerResponse`.
+#[napi(object)]
+pub struct HttpAnswer {
+    /// The status code.
+    pub status: u32,
+    /// The headers.
+    pub headers: Vec<HttpHeader>,
+    /// The body.
+    pub body: Buffer,
+}
+
 /// A socket as `fetchSockets` describes it.
 #[napi(object)]
 pub struct FetchedSocket {
@@ -487,6 +507,84 @@ impl NativeServer {
                 .collect(),
             timed_out,
         })
+    }
+
+    /// Answers a request that the app's `http.Server` received for the Socket.IO path
+    /// (long-polling and handshakes).
+    #[napi]
+    pub async fn handle_request(
+        &self,
+        method: String,
+        url: String,
+        headers: Vec<HttpHeader>,
+        body: Buffer,
+        peer: Option<String>,
+    ) -> Result<HttpAnswer> {
+        let mut builder = http::Request::builder()
+            .method(method.as_str())
+            .uri(url.as_str());
+        for header in &headers {
+            builder = builder.header(header.name.as_str(), header.value.as_str());
+        }
+        let request = builder
+            .body(http_body_util::Full::new(Bytes::copy_from_slice(&body)))
+            .map_err(invalid)?;
+        let peer = peer.and_then(|p| p.parse().ok());
+        let response = self.io.handle_request(request, peer).await;
+        let (parts, body) = response.into_parts();
+        let body = http_body_util::BodyExt::collect(body)
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        Ok(HttpAnswer {
+            status: u32::from(parts.status.as_u16()),
+            headers: parts
+                .headers
+                .iter()
+                .filter_map(|(k, v)| {
+                    Some(HttpHeader {
+                        name: k.as_str().to_owned(),
+                        value: v.to_str().ok()?.to_owned(),
+                    })
+                })
+                .collect(),
+            body: Buffer::from(body.to_vec()),
+        })
+    }
+
+    /// Takes over the TCP connection `fd` of an upgrade request that the app's
+    /// `http.Server` received (`request_head`: the request as it came, rebuilt, plus the
+    /// bytes read after it). The descriptor is duplicated, so Node may destroy its socket
+    /// right after.
+    #[napi]
+    pub fn adopt_connection(&self, fd: i32, request_head: Buffer, peer: String) -> Result<()> {
+        use std::os::fd::FromRawFd as _;
+        // SAFETY: `fd` is a connected TCP socket that Node owns and keeps open for the
+        // duration of this call; `dup` gives us a descriptor of our own for it.
+        let own = unsafe { libc::dup(fd) };
+        if own < 0 {
+            return Err(Error::new(
+                Status::GenericFailure,
+                std::io::Error::last_os_error().to_string(),
+            ));
+        }
+        // SAFETY: `own` was just created by `dup` and nothing else owns it.
+        let stream = unsafe { std::net::TcpStream::from_raw_fd(own) };
+        stream
+            .set_nonblocking(true)
+            .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+        let peer = peer
+            .parse()
+            .unwrap_or_else(|_| std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
+        let head = Bytes::copy_from_slice(&request_head);
+        let io = self.io.clone();
+        napi::bindgen_prelude::spawn(async move {
+            match tokio::net::TcpStream::from_std(stream) {
+                Ok(stream) => io.serve_connection(stream, peer, head).await,
+                Err(error) => eprintln!("polysocket: cannot adopt a connection: {error}"),
+            }
+        });
+        Ok(())
     }
 
     /// Listens on `host:port` (`port` 0 picks one); resolves with the port.

@@ -18,6 +18,7 @@ mod namespace;
 mod operator;
 mod packet_middleware;
 mod parent;
+mod prefixed;
 mod remote;
 mod server;
 mod socket;

@@ -467,6 +467,51 @@ impl Server {
         }
     }
 
+    /// Answers one HTTP request for the Engine.IO endpoint (a long-polling GET or POST, or
+    /// a handshake) that another HTTP server received, e.g. Node's `http.Server` in the
+    /// Node binding; anything else gets 404.
+    pub async fn handle_request<B>(
+        &self,
+        req: Request<B>,
+        peer: Option<SocketAddr>,
+    ) -> Response<Full<Bytes>>
+    where
+        B: hyper::body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        super::http::handle(self.inner.clone(), req, peer).await
+    }
+
+    /// Serves one TCP connection taken over from another HTTP server, whose first bytes
+    /// that server has already read (`already_read`, e.g. a WebSocket upgrade request
+    /// rebuilt from what Node's `http.Server` parsed). Runs until the connection ends.
+    pub async fn serve_connection(
+        &self,
+        stream: tokio::net::TcpStream,
+        peer: SocketAddr,
+        already_read: Bytes,
+    ) {
+        let _ = stream.set_nodelay(true);
+        let server = self.inner.clone();
+        let not_found: Fallback = Arc::new(|_| {
+            let mut response = Response::new(Full::new(Bytes::from_static(b"Not found")));
+            *response.status_mut() = http::StatusCode::NOT_FOUND;
+            response
+        });
+        let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+            let server = server.clone();
+            let fallback = not_found.clone();
+            async move { Ok::<_, std::convert::Infallible>(serve(server, fallback, req, peer).await) }
+        });
+        let io = super::prefixed::Prefixed::new(already_read, stream);
+        let _ = hyper::server::conn::http1::Builder::new()
+            .keep_alive(true)
+            .serve_connection(TokioIo::new(io), service)
+            .with_upgrades()
+            .await;
+    }
+
     /// Listens on `addr` (e.g. `"127.0.0.1:3000"`, port 0 for any) and serves in the
     /// background; returns the bound address.
     pub async fn listen(&self, addr: impl ToSocketAddrs) -> io::Result<SocketAddr> {
