@@ -3,21 +3,8 @@
 
 const { describe, it, before, after } = require("node:test");
 const assert = require("node:assert/strict");
-const path = require("node:path");
 const { Server } = require("..");
-const { io } = require(path.join(__dirname, "..", "..", "tests", "interop", "node_modules", "socket.io-client"));
-
-const WAIT_MS = 3000;
-
-function waitFor(emitter, event) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "${event}" within ${WAIT_MS} ms`)), WAIT_MS);
-    emitter.once(event, (...args) => {
-      clearTimeout(timer);
-      resolve(args);
-    });
-  });
-}
+const { io, WAIT_MS, waitFor } = require("../support/testing");
 
 const TRANSPORTS = [["websocket"], ["polling"], ["polling", "websocket"]];
 
