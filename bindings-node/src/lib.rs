@@ -355,7 +355,7 @@ impl NativeServer {
             .push(callback.clone());
         self.io
             .of(&nsp)
-            .on_connection(move |socket| callback.call(NativeSocket::wrap(socket)));
+            .on_connection(move |socket| callback.call(NativeSocket::for_connection(socket)));
     }
 
     /// Runs `callback` for each socket that tries to connect to `nsp` (its `pendingCall`
@@ -673,8 +673,17 @@ pub struct NativeSocket {
     socket: Socket,
     acks: Arc<Mutex<HashMap<u32, AckSender>>>,
     next_ack: Arc<AtomicU32>,
-    events: Option<Callback<IncomingEvent>>,
+    inbox: Arc<Mutex<Inbox>>,
     pending_call: u32,
+}
+
+/// Where a connected socket's events go: queued from the moment it connects (its
+/// JavaScript handlers are registered a moment later, on Node's thread, as socket.io's are
+/// in the `connection` handler), then to the JavaScript callback.
+#[derive(Default)]
+struct Inbox {
+    callback: Option<Callback<IncomingEvent>>,
+    queued: Vec<IncomingEvent>,
 }
 
 impl NativeSocket {
@@ -683,9 +692,37 @@ impl NativeSocket {
             socket,
             acks: Arc::default(),
             next_ack: Arc::new(AtomicU32::new(1)),
-            events: None,
+            inbox: Arc::default(),
             pending_call: 0,
         }
+    }
+
+    /// A connected socket whose events are taken (and queued) at once.
+    fn for_connection(socket: Socket) -> NativeSocket {
+        let native = NativeSocket::wrap(socket);
+        let acks = native.acks.clone();
+        let next = native.next_ack.clone();
+        let inbox = native.inbox.clone();
+        native.socket.on_unhandled(move |_, mut event: Event| {
+            let ack_id = event.ack().map(|sender| {
+                let id = next.fetch_add(1, Ordering::Relaxed);
+                acks.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(id, sender);
+                id
+            });
+            let incoming = IncomingEvent {
+                args: payload_of(std::mem::take(&mut event.args)),
+                event: event.name.clone(),
+                ack_id,
+            };
+            let mut inbox = inbox.lock().unwrap_or_else(|p| p.into_inner());
+            match &inbox.callback {
+                Some(callback) => callback.call(incoming),
+                None => inbox.queued.push(incoming),
+            }
+        });
+        native
     }
 }
 
@@ -729,31 +766,18 @@ impl NativeSocket {
         handshake_json(self.socket.handshake())
     }
 
-    /// Calls `callback` with every event from the client.
+    /// Calls `callback` with every event from the client, first those that arrived before.
     #[napi]
     pub fn on_event(
-        &mut self,
+        &self,
         callback: ThreadsafeFunction<IncomingEvent, (), IncomingEvent, Status, false>,
     ) {
         let callback = Callback::new(callback);
-        self.events = Some(callback.clone());
-        let acks = self.acks.clone();
-        let next = self.next_ack.clone();
-        self.socket.on_unhandled(move |_, mut event: Event| {
-            let ack_id = event.ack().map(|sender| {
-                let id = next.fetch_add(1, Ordering::Relaxed);
-                acks.lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(id, sender);
-                id
-            });
-            let incoming = IncomingEvent {
-                args: payload_of(std::mem::take(&mut event.args)),
-                event: event.name.clone(),
-                ack_id,
-            };
+        let mut inbox = self.inbox.lock().unwrap_or_else(|p| p.into_inner());
+        for incoming in std::mem::take(&mut inbox.queued) {
             callback.call(incoming);
-        });
+        }
+        inbox.callback = Some(callback);
     }
 
     /// Acknowledges the event that carried `ack_id`.
@@ -777,7 +801,7 @@ impl NativeSocket {
     pub fn on_disconnect(&self, callback: ThreadsafeFunction<String, (), String, Status, false>) {
         let callback = Callback::new(callback);
         let acks = self.acks.clone();
-        let events = self.events.clone();
+        let inbox = self.inbox.clone();
         let fired = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let finish = move |reason: &str| {
             if fired.swap(true, Ordering::SeqCst) {
@@ -786,7 +810,9 @@ impl NativeSocket {
             acks.lock().unwrap_or_else(|p| p.into_inner()).clear();
             callback.call(reason.to_owned());
             callback.release();
-            if let Some(events) = &events {
+            let mut inbox = inbox.lock().unwrap_or_else(|p| p.into_inner());
+            inbox.queued.clear();
+            if let Some(events) = inbox.callback.take() {
                 events.release();
             }
         };

@@ -100,6 +100,15 @@ describe("polysocket as socket.io's Server", () => {
     watcher.close();
   });
 
+  it("events sent right as a client connects are not lost (50 clients at once)", async () => {
+    const many = Array.from({ length: 50 }, () => connect({ transports: ["websocket"] }));
+    // socket.io-client sends these the moment the CONNECT reply arrives: they may reach the
+    // engine before the connection handler ran on Node's thread.
+    const answers = await Promise.all(many.map((c, i) => c.timeout(WAIT_MS).emitWithAck("echo", i)));
+    assert.deepEqual(answers, many.map((_, i) => i));
+    for (const c of many) c.close();
+  });
+
   it("refuses reserved event names as socket.io does", () => {
     assert.throws(() => server.emit("disconnect"), /reserved event name/);
   });
