@@ -476,6 +476,36 @@ impl ClusterAdapter {
         (request_id, rx, guard)
     }
 
+    /// Sends the request `make(request_id)` to the other servers of `nsp` and collects
+    /// one answer from each (what `pick` takes from it), until all came or
+    /// `requests_timeout` passed. Sends nothing when this server is alone.
+    async fn ask_others<T>(
+        &self,
+        nsp: &str,
+        make: impl FnOnce(String) -> Request,
+        mut pick: impl FnMut(Response) -> Option<T>,
+    ) -> Gathered<T> {
+        let expected = self.server_count(nsp).await.saturating_sub(1);
+        let mut answers = Vec::with_capacity(expected);
+        if expected == 0 {
+            return Gathered { answers, expected };
+        }
+        let (request_id, mut responses, _guard) = self.expect_responses();
+        self.request(nsp, &make(request_id));
+        let collect = async {
+            while let Some(response) = responses.recv().await {
+                if let Some(answer) = pick(response) {
+                    answers.push(answer);
+                    if answers.len() >= expected {
+                        break;
+                    }
+                }
+            }
+        };
+        let _ = tokio::time::timeout(self.0.options.requests_timeout, collect).await;
+        Gathered { answers, expected }
+    }
+
     /// `serverSideEmit` waiting for the other servers' acknowledgements.
     pub(crate) async fn server_side_emit_with_ack(
         &self,
@@ -483,38 +513,27 @@ impl ClusterAdapter {
         event: &str,
         args: Vec<Value>,
     ) -> Result<Vec<Value>, EmitError> {
-        let expected = self.server_count(nsp).await.saturating_sub(1);
-        if expected == 0 {
-            return Ok(Vec::new());
-        }
-        let (request_id, mut answers, _guard) = self.expect_responses();
-        self.request(
-            nsp,
-            &Request::ServerSideEmit {
-                uid: self.0.uid.clone(),
-                request_id: Some(request_id),
-                data: event_data(event, &args),
-            },
-        );
-        let mut responses = Vec::with_capacity(expected);
-        let collect = async {
-            while let Some(answer) = answers.recv().await {
-                if let Response::ServerSideEmit { data, .. } = answer {
-                    responses.push(data.unwrap_or_default());
-                    if responses.len() >= expected {
-                        break;
-                    }
-                }
-            }
-        };
-        let _ = tokio::time::timeout(self.0.options.requests_timeout, collect).await;
-        if responses.len() >= expected {
-            return Ok(responses);
+        let gathered = self
+            .ask_others(
+                nsp,
+                |request_id| Request::ServerSideEmit {
+                    uid: self.0.uid.clone(),
+                    request_id: Some(request_id),
+                    data: event_data(event, &args),
+                },
+                |response| match response {
+                    Response::ServerSideEmit { data, .. } => Some(data.unwrap_or_default()),
+                    _ => None,
+                },
+            )
+            .await;
+        if gathered.complete() {
+            return Ok(gathered.answers);
         }
         Err(EmitError::Timeout {
-            received: responses.len(),
-            expected,
-            responses,
+            received: gathered.answers.len(),
+            expected: gathered.expected,
+            responses: gathered.answers,
         })
     }
 
@@ -524,43 +543,20 @@ impl ClusterAdapter {
         nsp: &str,
         opts: &BroadcastOptions,
     ) -> Result<Vec<crate::proto::cluster::ClusterSocket>, EmitError> {
-        let servers = self.server_count(nsp).await;
-        if servers <= 1 {
-            return Ok(Vec::new());
-        }
-        let expected = servers - 1;
-        let (request_id, mut answers, _guard) = self.expect_responses();
-        self.request(
+        self.ask_others(
             nsp,
-            &Request::Fetch {
+            |request_id| Request::Fetch {
                 uid: self.0.uid.clone(),
                 request_id,
                 opts: wire_opts(opts),
             },
-        );
-        let mut sockets = Vec::new();
-        let mut received = 0;
-        let collect = async {
-            while let Some(answer) = answers.recv().await {
-                if let Response::Fetch { sockets: found, .. } = answer {
-                    sockets.extend(found);
-                    received += 1;
-                    if received >= expected {
-                        break;
-                    }
-                }
-            }
-        };
-        let _ = tokio::time::timeout(self.0.options.requests_timeout, collect).await;
-        if received >= expected {
-            Ok(sockets)
-        } else {
-            Err(EmitError::Timeout {
-                responses: Vec::new(),
-                received,
-                expected,
-            })
-        }
+            |response| match response {
+                Response::Fetch { sockets, .. } => Some(sockets),
+                _ => None,
+            },
+        )
+        .await
+        .flattened()
     }
 
     /// The rooms of the other servers (`allRooms`); classic adapter only, as in Node.
@@ -568,42 +564,19 @@ impl ClusterAdapter {
         if matches!(self.0.protocol, Protocol::Sharded(_)) {
             return Err(EmitError::Unsupported("allRooms"));
         }
-        let servers = self.server_count(nsp).await;
-        if servers <= 1 {
-            return Ok(Vec::new());
-        }
-        let expected = servers - 1;
-        let (request_id, mut answers, _guard) = self.expect_responses();
-        self.request(
+        self.ask_others(
             nsp,
-            &Request::AllRooms {
+            |request_id| Request::AllRooms {
                 uid: self.0.uid.clone(),
                 request_id,
             },
-        );
-        let mut rooms = Vec::new();
-        let mut received = 0;
-        let collect = async {
-            while let Some(answer) = answers.recv().await {
-                if let Response::AllRooms { rooms: found, .. } = answer {
-                    rooms.extend(found);
-                    received += 1;
-                    if received >= expected {
-                        break;
-                    }
-                }
-            }
-        };
-        let _ = tokio::time::timeout(self.0.options.requests_timeout, collect).await;
-        if received >= expected {
-            Ok(rooms)
-        } else {
-            Err(EmitError::Timeout {
-                responses: Vec::new(),
-                received,
-                expected,
-            })
-        }
+            |response| match response {
+                Response::AllRooms { rooms, .. } => Some(rooms),
+                _ => None,
+            },
+        )
+        .await
+        .flattened()
     }
 
     /// Sends a broadcast with acknowledgements to the other servers; the answers (client
@@ -632,6 +605,33 @@ impl ClusterAdapter {
             answers,
             _guard: guard,
         }
+    }
+}
+
+/// One answer per other server, as [`ClusterAdapter::ask_others`] collected them.
+struct Gathered<T> {
+    answers: Vec<T>,
+    /// How many servers should have answered.
+    expected: usize,
+}
+
+impl<T> Gathered<T> {
+    fn complete(&self) -> bool {
+        self.answers.len() >= self.expected
+    }
+}
+
+impl<T> Gathered<Vec<T>> {
+    /// The answers joined, or socket.io's timeout error when some server did not answer.
+    fn flattened(self) -> Result<Vec<T>, EmitError> {
+        if !self.complete() {
+            return Err(EmitError::Timeout {
+                responses: Vec::new(),
+                received: self.answers.len(),
+                expected: self.expected,
+            });
+        }
+        Ok(self.answers.into_iter().flatten().collect())
     }
 }
 
