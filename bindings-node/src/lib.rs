@@ -41,6 +41,11 @@ pub struct IncomingEvent {
     pub ack_id: Option<u32>,
 }
 
+/// Locks `mutex`, even if a panicking thread poisoned it.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn invalid(message: impl std::fmt::Display) -> Error {
     Error::new(Status::InvalidArg, message.to_string())
 }
@@ -236,13 +241,13 @@ impl<T: 'static + napi::bindgen_prelude::ToNapiValue> Callback<T> {
     }
 
     fn call(&self, value: T) {
-        if let Some(function) = self.0.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        if let Some(function) = lock(&self.0).as_ref() {
             function.call(value, ThreadsafeFunctionCallMode::NonBlocking);
         }
     }
 
     fn release(&self) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+        lock(&self.0).take();
     }
 }
 
@@ -341,6 +346,13 @@ impl NativeServer {
         })
     }
 
+    /// Wraps a namespace-level callback, to be released when the server closes.
+    fn keep(&self, callback: JsFunction<NativeSocket>) -> Callback<NativeSocket> {
+        let callback = Callback::new(callback);
+        lock(&self.connection_callbacks).push(callback.clone());
+        callback
+    }
+
     /// Calls `callback` with each socket that connects to namespace `nsp`.
     #[napi]
     pub fn on_connection(
@@ -348,11 +360,7 @@ impl NativeServer {
         nsp: String,
         callback: ThreadsafeFunction<NativeSocket, (), NativeSocket, Status, false>,
     ) {
-        let callback = Callback::new(callback);
-        self.connection_callbacks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(callback.clone());
+        let callback = self.keep(callback);
         self.io
             .of(&nsp)
             .on_connection(move |socket| callback.call(NativeSocket::for_connection(socket)));
@@ -366,20 +374,13 @@ impl NativeServer {
         nsp: String,
         callback: ThreadsafeFunction<NativeSocket, (), NativeSocket, Status, false>,
     ) {
-        let callback = Callback::new(callback);
-        self.connection_callbacks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(callback.clone());
+        let callback = self.keep(callback);
         let pending = self.pending_middlewares.clone();
         let next = self.next_call.clone();
         self.io.of(&nsp).use_async_middleware(move |socket| {
             let (tx, rx) = tokio::sync::oneshot::channel();
             let call = next.fetch_add(1, Ordering::Relaxed);
-            pending
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(call, tx);
+            lock(&pending).insert(call, tx);
             let mut native = NativeSocket::wrap(socket);
             native.pending_call = call;
             callback.call(native);
@@ -400,11 +401,7 @@ impl NativeServer {
         message: Option<String>,
         data_json: Option<String>,
     ) -> Result<()> {
-        let sender = self
-            .pending_middlewares
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&call);
+        let sender = lock(&self.pending_middlewares).remove(&call);
         let outcome = match message {
             None => Ok(()),
             Some(message) => {
@@ -603,12 +600,7 @@ impl NativeServer {
     #[napi]
     pub async fn close(&self) {
         self.io.close().await;
-        let callbacks = std::mem::take(
-            &mut *self
-                .connection_callbacks
-                .lock()
-                .unwrap_or_else(|p| p.into_inner()),
-        );
+        let callbacks = std::mem::take(&mut *lock(&self.connection_callbacks));
         for callback in callbacks {
             callback.release();
         }
@@ -706,9 +698,7 @@ impl NativeSocket {
         native.socket.on_unhandled(move |_, mut event: Event| {
             let ack_id = event.ack().map(|sender| {
                 let id = next.fetch_add(1, Ordering::Relaxed);
-                acks.lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(id, sender);
+                lock(&acks).insert(id, sender);
                 id
             });
             let incoming = IncomingEvent {
@@ -716,7 +706,7 @@ impl NativeSocket {
                 event: event.name.clone(),
                 ack_id,
             };
-            let mut inbox = inbox.lock().unwrap_or_else(|p| p.into_inner());
+            let mut inbox = lock(&inbox);
             match &inbox.callback {
                 Some(callback) => callback.call(incoming),
                 None => inbox.queued.push(incoming),
@@ -773,7 +763,7 @@ impl NativeSocket {
         callback: ThreadsafeFunction<IncomingEvent, (), IncomingEvent, Status, false>,
     ) {
         let callback = Callback::new(callback);
-        let mut inbox = self.inbox.lock().unwrap_or_else(|p| p.into_inner());
+        let mut inbox = lock(&self.inbox);
         for incoming in std::mem::take(&mut inbox.queued) {
             callback.call(incoming);
         }
@@ -783,11 +773,7 @@ impl NativeSocket {
     /// Acknowledges the event that carried `ack_id`.
     #[napi]
     pub fn ack(&self, ack_id: u32, args: Payload) -> Result<()> {
-        let sender = self
-            .acks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&ack_id);
+        let sender = lock(&self.acks).remove(&ack_id);
         match sender {
             Some(sender) => sender.send_args(args_of(args)?).map_err(invalid),
             None => Ok(()),
@@ -807,10 +793,10 @@ impl NativeSocket {
             if fired.swap(true, Ordering::SeqCst) {
                 return;
             }
-            acks.lock().unwrap_or_else(|p| p.into_inner()).clear();
+            lock(&acks).clear();
             callback.call(reason.to_owned());
             callback.release();
-            let mut inbox = inbox.lock().unwrap_or_else(|p| p.into_inner());
+            let mut inbox = lock(&inbox);
             inbox.queued.clear();
             if let Some(events) = inbox.callback.take() {
                 events.release();
