@@ -485,64 +485,8 @@ class Namespace extends EventEmitter {
     run(0);
   }
 
-  timeout(ms) {
-    return new BroadcastOperator(this).timeout(ms);
-  }
-
-  emitWithAck(event, ...args) {
-    return new BroadcastOperator(this).emitWithAck(event, ...args);
-  }
-
-  fetchSockets() {
-    return new BroadcastOperator(this).fetchSockets();
-  }
-
-  socketsJoin(rooms) {
-    return new BroadcastOperator(this).socketsJoin(rooms);
-  }
-
-  socketsLeave(rooms) {
-    return new BroadcastOperator(this).socketsLeave(rooms);
-  }
-
-  disconnectSockets(close) {
-    return new BroadcastOperator(this).disconnectSockets(close);
-  }
-
-  to(room) {
-    return new BroadcastOperator(this).to(room);
-  }
-
-  in(room) {
-    return this.to(room);
-  }
-
-  except(room) {
-    return new BroadcastOperator(this).except(room);
-  }
-
-  get volatile() {
-    return new BroadcastOperator(this).volatile;
-  }
-
-  get local() {
-    return new BroadcastOperator(this).local;
-  }
-
-  compress(compress) {
-    return new BroadcastOperator(this).compress(compress);
-  }
-
-  emit(event, ...args) {
-    return new BroadcastOperator(this).emit(event, ...args);
-  }
-
   send(...args) {
     return this.emit("message", ...args);
-  }
-
-  allSockets() {
-    return new BroadcastOperator(this).allSockets();
   }
 }
 
@@ -665,65 +609,9 @@ class Server extends EventEmitter {
     return super.off(event, listener);
   }
 
-  to(room) {
-    return this.sockets.to(room);
-  }
-
-  in(room) {
-    return this.sockets.in(room);
-  }
-
-  except(room) {
-    return this.sockets.except(room);
-  }
-
-  get volatile() {
-    return this.sockets.volatile;
-  }
-
-  get local() {
-    return this.sockets.local;
-  }
-
-  compress(compress) {
-    return this.sockets.compress(compress);
-  }
-
-  emit(event, ...args) {
-    return this.sockets.emit(event, ...args);
-  }
-
-  send(...args) {
-    return this.sockets.send(...args);
-  }
-
   use(fn) {
     this.sockets.use(fn);
     return this;
-  }
-
-  timeout(ms) {
-    return this.sockets.timeout(ms);
-  }
-
-  emitWithAck(event, ...args) {
-    return this.sockets.emitWithAck(event, ...args);
-  }
-
-  fetchSockets() {
-    return this.sockets.fetchSockets();
-  }
-
-  socketsJoin(rooms) {
-    return this.sockets.socketsJoin(rooms);
-  }
-
-  socketsLeave(rooms) {
-    return this.sockets.socketsLeave(rooms);
-  }
-
-  disconnectSockets(close) {
-    return this.sockets.disconnectSockets(close);
   }
 
   /** Closes every connection (`server shutting down`) and stops listening. */
@@ -733,6 +621,37 @@ class Server extends EventEmitter {
     return closed;
   }
 }
+
+// Namespaces emit and act through a fresh operator on all their sockets, and the server
+// through its main namespace (socket.io's `io.emit(..)` is `io.of("/").emit(..)`).
+const OPERATOR_METHODS = [
+  "to", "in", "except", "compress", "timeout", "emit", "emitWithAck",
+  "fetchSockets", "socketsJoin", "socketsLeave", "disconnectSockets", "allSockets",
+];
+const OPERATOR_FLAGS = ["volatile", "local"];
+for (const method of OPERATOR_METHODS) {
+  Namespace.prototype[method] = function (...args) {
+    return new BroadcastOperator(this)[method](...args);
+  };
+  Server.prototype[method] = function (...args) {
+    return this.sockets[method](...args);
+  };
+}
+for (const flag of OPERATOR_FLAGS) {
+  Object.defineProperty(Namespace.prototype, flag, {
+    get() {
+      return new BroadcastOperator(this)[flag];
+    },
+  });
+  Object.defineProperty(Server.prototype, flag, {
+    get() {
+      return this.sockets[flag];
+    },
+  });
+}
+Server.prototype.send = function (...args) {
+  return this.sockets.send(...args);
+};
 
 module.exports = { Server, Namespace, Socket, BroadcastOperator, RemoteSocket };
 module.exports.default = Server;
