@@ -100,6 +100,63 @@ async fn allow_request_may_be_asynchronous() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_requests_reach_connection_error_listeners() {
+    let server = server_with(|config| {
+        config.allow_request = Some(AllowRequest::new(|head| {
+            match head.uri.query().unwrap_or_default().contains("let-me-in") {
+                true => Ok(()),
+                false => Err("not on the list".to_owned()),
+            }
+        }));
+    })
+    .await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    server.io.on_connection_error(move |error| {
+        let _ = tx.send(error.clone());
+    });
+    get(server.addr, &server.polling(""))
+        .await
+        .assert(403, r#"{"code":4,"message":"not on the list"}"#);
+    let forbidden = rx.recv().await.expect("a report");
+    assert_eq!(
+        (forbidden.code, forbidden.message.as_str()),
+        (4, "Forbidden")
+    );
+    assert_eq!(forbidden.context.as_deref(), Some("not on the list"));
+    assert_eq!(forbidden.method, http::Method::GET);
+    assert!(forbidden.url.starts_with(SOCKET_PATH), "{}", forbidden.url);
+
+    get(server.addr, &server.polling_sid("no-such-session"))
+        .await
+        .assert(400, r#"{"code":1,"message":"Session ID unknown"}"#);
+    let unknown = rx.recv().await.expect("a report");
+    assert_eq!(
+        (unknown.code, unknown.context.as_deref()),
+        (1, Some("no-such-session"))
+    );
+
+    get(
+        server.addr,
+        &format!("{SOCKET_PATH}?EIO=3&transport=polling&let-me-in=1"),
+    )
+    .await
+    .assert(
+        400,
+        r#"{"code":5,"message":"Unsupported protocol version"}"#,
+    );
+    assert_eq!(rx.recv().await.expect("a report").code, 5);
+
+    // Accepted requests are not reported.
+    let body = get(server.addr, &server.polling("&let-me-in=1"))
+        .await
+        .poll_body();
+    post(server.addr, &server.polling_sid(&sid_of(&body)), "40")
+        .await
+        .assert(200, "ok");
+    assert!(rx.try_recv().is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cookie_carries_the_session_id_on_both_handshakes() {
     let server = server_with(|config| config.cookie = Some(CookieConfig::default())).await;
     let response = get(server.addr, &server.polling("")).await;

@@ -81,23 +81,91 @@ where
         return plain(StatusCode::NOT_FOUND, "Not found");
     }
     let origin = req.headers().get(header::ORIGIN).cloned();
-    let mut response = route(&server, req, address).await;
+    // What `connection_error` listeners get to see of the request, kept only when some
+    // listener waits for it.
+    let request = server.has_connection_error_handlers().then(|| {
+        (
+            req.method().clone(),
+            req.uri().to_string(),
+            req.headers().clone(),
+        )
+    });
+    let mut response = match route(&server, req, address).await {
+        Ok(response) => response,
+        Err(rejection) => {
+            if let Some((method, url, headers)) = request {
+                server.report_connection_error(&ConnectionError {
+                    code: rejection.error.code(),
+                    message: rejection.error.to_string(),
+                    context: rejection.context,
+                    method,
+                    url,
+                    headers,
+                });
+            }
+            rejection.response
+        }
+    };
     add_cors(&server, origin.as_ref(), &mut response);
     response
+}
+
+/// engine.io's `connection_error` event: a request that the server refused.
+#[derive(Debug, Clone)]
+pub struct ConnectionError {
+    /// engine.io's error code (0 unknown transport, 1 unknown session, 2 bad handshake
+    /// method, 3 bad request, 4 forbidden, 5 unsupported protocol version).
+    pub code: u8,
+    /// engine.io's message for the code, e.g. `Session ID unknown`.
+    pub message: String,
+    /// More about the cause: `allowRequest`'s message, or the unknown `sid`.
+    pub context: Option<String>,
+    /// The request's method.
+    pub method: http::Method,
+    /// The request's URL (path and query).
+    pub url: String,
+    /// The request's headers.
+    pub headers: http::HeaderMap,
+}
+
+/// A refused request: the answer, and what `connection_error` listeners learn about it.
+struct Rejection {
+    error: RequestError,
+    context: Option<String>,
+    response: Response<Full<Bytes>>,
+}
+
+impl From<RequestError> for Rejection {
+    fn from(error: RequestError) -> Self {
+        Rejection {
+            error,
+            context: None,
+            response: error_response(error),
+        }
+    }
+}
+
+impl Rejection {
+    fn unknown_sid(sid: &str) -> Rejection {
+        Rejection {
+            context: Some(sid.to_owned()),
+            ..RequestError::UnknownSid.into()
+        }
+    }
 }
 
 async fn route<B>(
     server: &Arc<ServerInner>,
     mut req: Request<B>,
     address: Option<SocketAddr>,
-) -> Response<Full<Bytes>>
+) -> Result<Response<Full<Bytes>>, Rejection>
 where
     B: Body + Send + 'static,
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
     if req.method() == Method::OPTIONS && server.config.cors.is_some() {
-        return preflight(&req);
+        return Ok(preflight(&req));
     }
     let query = EngineQuery::parse(req.uri().query().unwrap_or(""));
     let websocket = is_websocket_upgrade(&req);
@@ -128,13 +196,20 @@ where
     if let (Ok(RequestKind::Handshake(_)), Some(allow)) = (&kind, &server.config.allow_request) {
         let (head, body) = req.into_parts();
         if let Err(message) = (allow.0)(&head).await {
-            return forbidden(&message);
+            return Err(Rejection {
+                error: RequestError::Forbidden,
+                response: forbidden(&message),
+                context: Some(message),
+            });
         }
         req = Request::from_parts(head, body);
     }
-    match kind {
-        Err(error) => error_response(error),
-        Ok(RequestKind::Handshake(Transport::Polling)) => {
+    let kind = kind.map_err(|error| match (error, query.sid.as_deref()) {
+        (RequestError::UnknownSid, Some(sid)) => Rejection::unknown_sid(sid),
+        _ => error.into(),
+    })?;
+    Ok(match kind {
+        RequestKind::Handshake(Transport::Polling) => {
             let info = request_info(&req, address);
             let sid: Arc<str> = Arc::from(super::ids::generate());
             let conn = server.open_session(sid.clone(), Transport::Polling, info, None);
@@ -143,7 +218,7 @@ where
             set_cookie(server, &sid, &mut response);
             response
         }
-        Ok(RequestKind::Handshake(Transport::WebSocket)) => {
+        RequestKind::Handshake(Transport::WebSocket) => {
             let info = request_info(&req, address);
             let sid: Arc<str> = Arc::from(super::ids::generate());
             let server2 = server.clone();
@@ -154,28 +229,28 @@ where
             set_cookie(server, &sid, &mut response);
             response
         }
-        Ok(RequestKind::Upgrade(sid)) => {
+        RequestKind::Upgrade(sid) => {
             let Some(conn) = server.session(&sid) else {
-                return error_response(RequestError::UnknownSid);
+                return Err(Rejection::unknown_sid(&sid));
             };
             if conn.lock().engine.start_upgrade(Instant::now()).is_err() {
-                return error_response(RequestError::BadRequest);
+                return Err(RequestError::BadRequest.into());
             }
             conn.wake_driver.notify_one();
             accept_websocket(&mut req, server, move |ws| async move {
                 conn.offer_probe(ws);
             })
         }
-        Ok(RequestKind::Reject(_)) => accept_websocket(&mut req, server, |ws| ws::close(Some(ws))),
-        Ok(RequestKind::Poll(sid)) => match server.session(&sid) {
+        RequestKind::Reject(_) => accept_websocket(&mut req, server, |ws| ws::close(Some(ws))),
+        RequestKind::Poll(sid) => match server.session(&sid) {
             Some(conn) => long_poll(conn, accepted_encoding(&req)).await,
-            None => error_response(RequestError::UnknownSid),
+            None => return Err(Rejection::unknown_sid(&sid)),
         },
-        Ok(RequestKind::Post(sid)) => match server.session(&sid) {
+        RequestKind::Post(sid) => match server.session(&sid) {
             Some(conn) => post(conn, req).await,
-            None => error_response(RequestError::UnknownSid),
+            None => return Err(Rejection::unknown_sid(&sid)),
         },
-    }
+    })
 }
 
 fn is_websocket_upgrade<B>(req: &Request<B>) -> bool {

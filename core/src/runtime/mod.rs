@@ -39,7 +39,7 @@ pub use config::{
     OriginPredicate, PerMessageDeflate, RequestHead, SameSite, SaturationPolicy, ServerConfig,
 };
 pub use event::Event;
-pub use http::SocketIoService;
+pub use http::{ConnectionError, SocketIoService};
 pub use namespace::{ConnectError, Namespace};
 pub use operator::SocketOperator;
 pub use packet_middleware::PacketError;

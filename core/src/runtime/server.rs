@@ -22,7 +22,7 @@ use super::broadcast::BroadcastOperator;
 use super::config::ServerConfig;
 use super::conn::{Conn, RequestInfo};
 use super::driver;
-use super::http::{SocketIoService, handle, is_engine_path};
+use super::http::{ConnectionError, SocketIoService, handle, is_engine_path};
 use super::namespace::{ConnectError, Namespace, read, write};
 use super::parent::{Matcher, ParentNamespace};
 use super::remote::RemoteSocket;
@@ -41,6 +41,25 @@ pub(crate) struct ServerInner {
     closing: AtomicBool,
     shutdown: Notify,
     pub(crate) engine_handler: RwLock<Option<EngineHandler>>,
+    connection_error_handlers: RwLock<Vec<ConnectionErrorHandler>>,
+}
+
+/// A listener of [`Server::on_connection_error`].
+type ConnectionErrorHandler = Arc<dyn Fn(&ConnectionError) + Send + Sync>;
+
+impl ServerInner {
+    /// Whether some listener waits for refused requests.
+    pub(crate) fn has_connection_error_handlers(&self) -> bool {
+        !read(&self.connection_error_handlers).is_empty()
+    }
+
+    /// Tells the `connection_error` listeners about a refused request.
+    pub(crate) fn report_connection_error(&self, error: &ConnectionError) {
+        let handlers = read(&self.connection_error_handlers).clone();
+        for handler in handlers {
+            handler(error);
+        }
+    }
 }
 
 /// Handles raw Engine.IO messages when the server runs without the Socket.IO layer.
@@ -232,6 +251,7 @@ impl Server {
                 closing: AtomicBool::new(false),
                 shutdown: Notify::new(),
                 engine_handler: RwLock::new(None),
+                connection_error_handlers: RwLock::new(Vec::new()),
             }
         });
         if let Some(cluster) = &inner.config.adapter {
@@ -449,6 +469,13 @@ impl Server {
         handler: impl Fn(&EngineSocket, Packet) + Send + Sync + 'static,
     ) {
         *write(&self.inner.engine_handler) = Some(Arc::new(handler));
+    }
+
+    /// Calls `handler` with every request the Engine.IO layer refuses (engine.io's
+    /// `io.engine.on("connection_error")`): unknown transport or session, bad handshake,
+    /// bad request, `allowRequest` refusal, unsupported protocol version.
+    pub fn on_connection_error(&self, handler: impl Fn(&ConnectionError) + Send + Sync + 'static) {
+        write(&self.inner.connection_error_handlers).push(Arc::new(handler));
     }
 
     /// Number of open Engine.IO connections (`io.engine.clientsCount`).
