@@ -209,15 +209,20 @@ class Socket extends EventEmitter {
     this._native = nativeSocket;
     this.id = nativeSocket.id;
     this._handshake = undefined;
-    this.data = {};
+    // A recovered socket brings its data back.
+    this.data = nativeSocket.recovered ? JSON.parse(nativeSocket.dataJson()) : {};
   }
 
   /** Starts receiving the connected socket's events (after the middlewares admitted it). */
   _attach(nativeSocket) {
     this._native = nativeSocket;
     nativeSocket.onEvent((incoming) => this._onEvent(incoming));
-    nativeSocket.onDisconnect((reason) => {
-      this.nsp.sockets.delete(this.id);
+    nativeSocket.onDisconnect(({ reason, rooms }) => {
+      // What `disconnecting` listeners see: the rooms the socket was in.
+      this._roomsBeforeLeaving = new Set(rooms);
+      EventEmitter.prototype.emit.call(this, "disconnecting", reason);
+      this._roomsBeforeLeaving = undefined;
+      this.nsp._remove(this);
       EventEmitter.prototype.emit.call(this, "disconnect", reason);
     });
     this._syncData();
@@ -249,8 +254,17 @@ class Socket extends EventEmitter {
     if (this._native) this._native.setData(JSON.stringify(this._data ?? {}) ?? "null");
   }
 
-  _onEvent({ event, args, ackId }) {
+  _onEvent({ event, args, ackId, outgoing, error }) {
     const values = decode(args);
+    if (error) {
+      // socket.io's `_onerror`; without listeners, a bad packet must not crash the process.
+      if (this.listenerCount("error") > 0) EventEmitter.prototype.emit.call(this, "error", new Error(values[0]));
+      return;
+    }
+    if (outgoing) {
+      for (const listener of [...(this._anyOutgoing ?? [])]) listener(event, ...values);
+      return;
+    }
     if (ackId !== null && ackId !== undefined) {
       let answered = false;
       values.push((...answer) => {
@@ -310,15 +324,24 @@ class Socket extends EventEmitter {
     return [...(this._anyListeners ?? [])];
   }
 
-  /** Listens to every event emitted to this client: `(event, ...args) => ..`. */
+  /** Listens to every event emitted to this client, broadcasts included: `(event, ...args) => ..`. */
   onAnyOutgoing(listener) {
-    (this._anyOutgoing ??= []).push(listener);
+    this._watchOutgoing().push(listener);
     return this;
   }
 
   prependAnyOutgoing(listener) {
-    (this._anyOutgoing ??= []).unshift(listener);
+    this._watchOutgoing().unshift(listener);
     return this;
+  }
+
+  /** The outgoing listeners, once the engine reports outgoing events. */
+  _watchOutgoing() {
+    if (!this._anyOutgoing) {
+      this._anyOutgoing = [];
+      this._native.watchOutgoing();
+    }
+    return this._anyOutgoing;
   }
 
   offAnyOutgoing(listener) {
@@ -328,10 +351,6 @@ class Socket extends EventEmitter {
 
   listenersAnyOutgoing() {
     return [...(this._anyOutgoing ?? [])];
-  }
-
-  _notifyOutgoing(event, args) {
-    for (const listener of [...(this._anyOutgoing ?? [])]) listener(event, ...args);
   }
 
   get connected() {
@@ -352,16 +371,15 @@ class Socket extends EventEmitter {
   }
 
   get rooms() {
-    return new Set(this._native.rooms());
+    return this._roomsBeforeLeaving ?? new Set(this._native.rooms());
   }
 
   /** Emits to this client; a function as the last argument receives its acknowledgement. */
   emit(event, ...args) {
     checkEvent(event);
     const ack = typeof args[args.length - 1] === "function" ? args.pop() : undefined;
-    this._notifyOutgoing(event, args);
     if (!ack) {
-      this._native.emit(event, encode(args));
+      this._native.emit(event, encode(args), this._volatile, this._compress);
       return true;
     }
     const timeout = this._timeout;
@@ -377,18 +395,41 @@ class Socket extends EventEmitter {
   /** Emits and resolves with the client's first acknowledgement argument. */
   emitWithAck(event, ...args) {
     checkEvent(event);
-    this._notifyOutgoing(event, args);
     const timeout = this._timeout;
     return this._native
       .emitWithAck(event, encode(args), timeout ?? 2 ** 31 - 1)
       .then((answer) => decode(answer)[0]);
   }
 
+  /** A view of this socket whose emits carry `flags` (socket.io's modifiers). */
+  _scoped(flags) {
+    return Object.assign(Object.create(this), flags);
+  }
+
   /** socket.io's `socket.timeout(ms)`: acknowledgements get an error first. */
   timeout(ms) {
-    const scoped = Object.create(this);
-    scoped._timeout = ms;
-    return scoped;
+    return this._scoped({ _timeout: ms });
+  }
+
+  /** The next emit may be dropped when the client cannot take it now. */
+  get volatile() {
+    return this._scoped({ _volatile: true });
+  }
+
+  /** Whether the next emit may be compressed (`perMessageDeflate` / `httpCompression`). */
+  compress(compress) {
+    return this._scoped({ _compress: Boolean(compress) });
+  }
+
+  /** The Engine.IO connection under the socket (socket.io's `socket.conn`, basics). */
+  get conn() {
+    const nativeSocket = this._native;
+    return {
+      get transport() {
+        return { name: nativeSocket.transport };
+      },
+      close: () => nativeSocket.closeConnection(),
+    };
   }
 
   send(...args) {
@@ -425,9 +466,13 @@ class Socket extends EventEmitter {
   }
 }
 
+/** Namespace events that are not `serverSideEmit` events from other servers. */
+const NAMESPACE_EVENTS = new Set(["connect", "connection", "new_namespace", "newListener", "removeListener"]);
+
 /** A namespace (socket.io's `Namespace`). */
 class Namespace extends EventEmitter {
-  constructor(server, name) {
+  /** `child`: a dynamic namespace's child, whose sockets arrive through its parent. */
+  constructor(server, name, { child = false } = {}) {
     super();
     this.server = server;
     this.name = name;
@@ -435,32 +480,80 @@ class Namespace extends EventEmitter {
     this._middlewares = [];
     /** Sockets between the middlewares and their connection, by id. */
     this._admitting = new Map();
-    server._native.onConnection(name, (nativeSocket) => {
-      const socket = this._admitting.get(nativeSocket.id) ?? new Socket(this, nativeSocket);
-      this._admitting.delete(nativeSocket.id);
-      socket._attach(nativeSocket);
-      this.sockets.set(socket.id, socket);
-      EventEmitter.prototype.emit.call(this, "connection", socket);
-      EventEmitter.prototype.emit.call(this, "connect", socket);
+    this._serverEvents = new Set();
+    this._child = child;
+    this.on("newListener", (event) => this._listenToServers(event));
+    if (!child) server._native.onConnection(name, (nativeSocket) => this._connected(nativeSocket));
+  }
+
+  /** Forgets a socket that left; a dynamic child may go with its last socket. */
+  _remove(socket) {
+    this.sockets.delete(socket.id);
+    this._forgetIfEmpty();
+  }
+
+  /** With `cleanupEmptyChildNamespaces`, a dynamic child without sockets goes away. */
+  _forgetIfEmpty() {
+    if (this._child && this.server.opts.cleanupEmptyChildNamespaces && this.sockets.size === 0 && this._admitting.size === 0) {
+      this.server._nsps.delete(this.name);
+    }
+  }
+
+  /** The namespace a socket that connects here belongs to (a child, for a parent). */
+  _home() {
+    return this;
+  }
+
+  _connected(nativeSocket) {
+    const socket = this._admitting.get(nativeSocket.id) ?? new Socket(this._home(nativeSocket), nativeSocket);
+    this._admitting.delete(nativeSocket.id);
+    socket._attach(nativeSocket);
+    socket.nsp.sockets.set(socket.id, socket);
+    this._announce(socket);
+  }
+
+  _announce(socket) {
+    EventEmitter.prototype.emit.call(this, "connection", socket);
+    EventEmitter.prototype.emit.call(this, "connect", socket);
+  }
+
+  /** Listens to `event` from the other servers of the cluster (`serverSideEmit`). */
+  _listenToServers(event) {
+    if (typeof event !== "string" || NAMESPACE_EVENTS.has(event) || this._serverEvents.has(event)) return;
+    this._serverEvents.add(event);
+    this.server._native.onServerEvent(this.name, event, ({ args, ackId }) => {
+      const values = decode(args);
+      if (ackId !== null && ackId !== undefined) {
+        let answered = false;
+        values.push((...answer) => {
+          if (answered) return;
+          answered = true;
+          this.server._native.serverEventAck(ackId, encode(answer));
+        });
+      }
+      EventEmitter.prototype.emit.call(this, event, ...values);
     });
+  }
+
+  _registerMiddleware(callback) {
+    this.server._native.useMiddleware(this.name, callback);
   }
 
   /** Adds a middleware `(socket, next) => ..`; `next(err)` refuses the connection. */
   use(fn) {
-    if (this._middlewares.length === 0) {
-      this.server._native.useMiddleware(this.name, (nativeSocket) => this._admit(nativeSocket));
-    }
+    if (this._middlewares.length === 0) this._registerMiddleware((nativeSocket) => this._admit(nativeSocket));
     this._middlewares.push(fn);
     return this;
   }
 
   _admit(nativeSocket) {
     const call = nativeSocket.pendingCall;
-    const socket = new Socket(this, nativeSocket);
+    const socket = new Socket(this._home(nativeSocket), nativeSocket);
     this._admitting.set(socket.id, socket);
     const done = (err) => {
       if (err) {
         this._admitting.delete(socket.id);
+        socket.nsp._forgetIfEmpty();
         const data = err.data === undefined ? null : JSON.stringify(err.data);
         this.server._native.middlewareDone(call, String(err.message ?? err), data);
       } else {
@@ -485,10 +578,131 @@ class Namespace extends EventEmitter {
     run(0);
   }
 
+  /**
+   * Sends `event` to the other servers of the cluster (socket.io's `serverSideEmit`); with a
+   * function last, it gets `(err, responses)` with one answer per other server.
+   */
+  serverSideEmit(event, ...args) {
+    checkEvent(event);
+    if (typeof args[args.length - 1] === "function") {
+      const ack = args.pop();
+      this.serverSideEmitWithAck(event, ...args).then(
+        (responses) => ack(null, responses),
+        (error) => {
+          // As socket.io's in-memory adapter: a warning, and the callback never runs.
+          if (/does not support/.test(error.message)) console.warn(error.message);
+          else ack(error);
+        },
+      );
+      return true;
+    }
+    this.server._native.serverSideEmit(this.name, event, encode(args));
+    return true;
+  }
+
+  /** Resolves with one answer per other server of the cluster. */
+  async serverSideEmitWithAck(event, ...args) {
+    checkEvent(event);
+    const answers = await this.server._native.serverSideEmitWithAck(this.name, event, encode(args));
+    return answers.map((answer) => decode(answer)[0]);
+  }
+
   send(...args) {
     return this.emit("message", ...args);
   }
 }
+
+/**
+ * The parent of dynamic namespaces (socket.io's `io.of(/regex/)` or `io.of(fn)`): its
+ * listeners and middlewares serve every child; `emit` reaches the sockets of every child.
+ */
+class ParentNamespace extends Namespace {
+  constructor(server, id) {
+    super(server, `/_${id}`, { child: true });
+    this._parent = id;
+    server._native.parentOnConnection(id, (nativeSocket) => this._connected(nativeSocket));
+  }
+
+  _home(nativeSocket) {
+    return this.server._child(nativeSocket.nsp);
+  }
+
+  _announce(socket) {
+    super._announce(socket);
+    // The child's own listeners (socket.io copies the parent's onto it; here the parent
+    // keeps them, and the child emits to the ones added to it directly).
+    socket.nsp._announce(socket);
+  }
+
+  _registerMiddleware(callback) {
+    this.server._native.parentUseMiddleware(this._parent, callback);
+  }
+
+  emit(event, ...args) {
+    if (event === "newListener" || event === "removeListener") return EventEmitter.prototype.emit.call(this, event, ...args);
+    checkEvent(event);
+    this.server._native.parentEmit(this._parent, event, encode(args));
+    return true;
+  }
+
+  _listenToServers() {}
+}
+for (const unsupported of ["fetchSockets", "socketsJoin", "socketsLeave", "disconnectSockets", "serverSideEmit"]) {
+  ParentNamespace.prototype[unsupported] = function () {
+    throw new Error(`${unsupported}() is not supported on parent namespaces`);
+  };
+}
+
+/** socket.io-msgpack-parser (and any parser whose encoder makes binary) selects msgpack. */
+function parserName(parser) {
+  if (!parser || typeof parser.Encoder !== "function") return undefined;
+  const [encoded] = new parser.Encoder().encode({ type: 2, nsp: "/", data: ["probe"] });
+  return typeof encoded === "string" ? undefined : "msgpack";
+}
+
+/** What the native server understands of socket.io's options. */
+function nativeOptions(opts) {
+  const out = { ...opts, parser: parserName(opts.parser), allowRequest: undefined };
+  if (opts.adapter !== undefined) {
+    const cluster = opts.adapter && opts.adapter.polysocketCluster;
+    if (!cluster) {
+      throw new Error(
+        'polysocket: "adapter" must come from require("polysocket/redis-adapter") (createAdapter or createShardedAdapter)',
+      );
+    }
+    out.adapter = cluster;
+  }
+  return JSON.stringify(out);
+}
+
+/** engine.io's server as socket.io exposes it (`io.engine`): the connection count and the
+ * `connection_error` event. */
+class Engine extends EventEmitter {
+  constructor(nativeServer) {
+    super();
+    this._native = nativeServer;
+    this.on("newListener", (event) => {
+      if (event !== "connection_error" || this._reporting) return;
+      this._reporting = true;
+      nativeServer.onConnectionError(({ code, message, context, method, url, headers }) => {
+        const error = new Error(message);
+        error.code = code;
+        error.message = message;
+        error.context = context === null ? {} : { message: context };
+        error.req = { method, url, headers: Object.fromEntries(headers.map(({ name, value }) => [name, value])) };
+        EventEmitter.prototype.emit.call(this, "connection_error", error);
+      });
+    });
+  }
+
+  get clientsCount() {
+    return this._native.clientsCount();
+  }
+}
+
+/** Events of the Server object itself; the others belong to its main namespace (connection,
+ * and the `serverSideEmit` events of other servers). */
+const SERVER_EVENTS = new Set(["new_namespace", "error", "newListener", "removeListener"]);
 
 /** socket.io's `Server`: `new Server()`, `new Server(port, opts)`, `new Server(opts)`. */
 class Server extends EventEmitter {
@@ -499,11 +713,14 @@ class Server extends EventEmitter {
       srv = undefined;
     }
     this.opts = opts;
-    this._native = new native.NativeServer(JSON.stringify(opts));
+    const allowRequest = typeof opts.allowRequest === "function" ? opts.allowRequest : undefined;
+    this._native = new native.NativeServer(
+      nativeOptions(opts),
+      allowRequest && ((check) => this._allowRequest(allowRequest, check)),
+    );
     this._nsps = new Map();
     this.sockets = this.of("/");
-    const nativeServer = this._native;
-    this.engine = Object.defineProperty({}, "clientsCount", { get: () => nativeServer.clientsCount() });
+    this.engine = new Engine(this._native);
     if (srv !== undefined) this.attach(srv, opts);
   }
 
@@ -572,10 +789,68 @@ class Server extends EventEmitter {
     }
   }
 
-  of(name) {
-    const nsp = name.startsWith("/") ? name : `/${name}`;
-    if (!this._nsps.has(nsp)) this._nsps.set(nsp, new Namespace(this, nsp));
-    return this._nsps.get(nsp);
+  /** engine.io's `allowRequest(req, callback)`, for one handshake request. */
+  _allowRequest(allowRequest, { call, method, url, headers }) {
+    const req = { method, url, headers: Object.fromEntries(headers.map(({ name, value }) => [name, value])) };
+    let answered = false;
+    const callback = (err, success) => {
+      if (answered) return;
+      answered = true;
+      this._native.allowRequestDone(call, success ? null : String(err ?? "Forbidden"));
+    };
+    try {
+      allowRequest(req, callback);
+    } catch (error) {
+      callback(error.message, false);
+    }
+  }
+
+  /**
+   * A namespace: by name (created if needed), or a parent of dynamic namespaces, by
+   * `RegExp` or by `(name, auth, next) => next(err, allowed)`; `fn` listens to its
+   * `connection` event.
+   */
+  of(name, fn) {
+    let nsp;
+    if (name instanceof RegExp) {
+      nsp = new ParentNamespace(this, this._native.parentOfRegex(name.source));
+    } else if (typeof name === "function") {
+      const check = name;
+      const id = this._native.parentOfPredicate(({ call, name: child, authJson }) => {
+        let answered = false;
+        const next = (err, allowed) => {
+          if (answered) return;
+          answered = true;
+          this._native.namespaceCheckDone(call, !err && Boolean(allowed));
+        };
+        try {
+          check(child, JSON.parse(authJson), next);
+        } catch (error) {
+          next(error, false);
+        }
+      });
+      nsp = new ParentNamespace(this, id);
+    } else {
+      const key = String(name).startsWith("/") ? String(name) : `/${name}`;
+      if (!this._nsps.has(key)) this._nsps.set(key, new Namespace(this, key));
+      nsp = this._nsps.get(key);
+    }
+    if (typeof fn === "function") nsp.on("connection", fn);
+    return nsp;
+  }
+
+  /** The child `name` of a dynamic namespace, created on its first socket. */
+  _child(name) {
+    if (!this._nsps.has(name)) {
+      this._nsps.set(name, new Namespace(this, name, { child: true }));
+      super.emit("new_namespace", this._nsps.get(name));
+    }
+    return this._nsps.get(name);
+  }
+
+  /** Resolves once the cluster adapter (if any) hears the other servers (polysocket only). */
+  clusterReady() {
+    return this._native.clusterReady();
   }
 
   /** Listens on `port` (on every interface); `listening` resolves with the bound port. */
@@ -586,27 +861,21 @@ class Server extends EventEmitter {
   }
 
   on(event, listener) {
-    if (event === "connection" || event === "connect") {
-      this.sockets.on(event, listener);
-      return this;
-    }
-    return super.on(event, listener);
+    if (SERVER_EVENTS.has(event)) return super.on(event, listener);
+    this.sockets.on(event, listener);
+    return this;
   }
 
   once(event, listener) {
-    if (event === "connection" || event === "connect") {
-      this.sockets.once(event, listener);
-      return this;
-    }
-    return super.once(event, listener);
+    if (SERVER_EVENTS.has(event)) return super.once(event, listener);
+    this.sockets.once(event, listener);
+    return this;
   }
 
   off(event, listener) {
-    if (event === "connection" || event === "connect") {
-      this.sockets.off(event, listener);
-      return this;
-    }
-    return super.off(event, listener);
+    if (SERVER_EVENTS.has(event)) return super.off(event, listener);
+    this.sockets.off(event, listener);
+    return this;
   }
 
   use(fn) {
@@ -633,6 +902,13 @@ for (const method of OPERATOR_METHODS) {
   Namespace.prototype[method] = function (...args) {
     return new BroadcastOperator(this)[method](...args);
   };
+  if (method === "emit") {
+    // EventEmitter's own bookkeeping events stay local.
+    Namespace.prototype.emit = function (event, ...args) {
+      if (event === "newListener" || event === "removeListener") return EventEmitter.prototype.emit.call(this, event, ...args);
+      return new BroadcastOperator(this).emit(event, ...args);
+    };
+  }
   Server.prototype[method] = function (...args) {
     return this.sockets[method](...args);
   };
@@ -649,9 +925,11 @@ for (const flag of OPERATOR_FLAGS) {
     },
   });
 }
-Server.prototype.send = function (...args) {
-  return this.sockets.send(...args);
-};
+for (const method of ["send", "serverSideEmit", "serverSideEmitWithAck"]) {
+  Server.prototype[method] = function (...args) {
+    return this.sockets[method](...args);
+  };
+}
 
-module.exports = { Server, Namespace, Socket, BroadcastOperator, RemoteSocket };
+module.exports = { Server, Namespace, ParentNamespace, Socket, BroadcastOperator, RemoteSocket };
 module.exports.default = Server;

@@ -4,7 +4,9 @@
 "use strict";
 
 const http = require("node:http");
-const { Server } = require("socket.io");
+// SOCKET_IO_MODULE: another module with socket.io's API (bindings-node/support/interop-server runs
+// this very app on polysocket's Node binding).
+const { Server } = require(process.env.SOCKET_IO_MODULE || "socket.io");
 
 const port = Number(process.env.PORT || 0);
 const pingInterval = Number(process.env.PING_INTERVAL || 25000);

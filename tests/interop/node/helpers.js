@@ -38,6 +38,7 @@ function startServer(extraEnv = {}) {
   let stderr = "";
   child.stderr.setEncoding("utf8");
   child.stderr.on("data", (d) => {
+    if (process.env.INTEROP_SERVER_STDERR) process.stderr.write(d);
     stderr += d;
     if (stderr.length > 20000) stderr = stderr.slice(-20000);
   });

@@ -1,0 +1,377 @@
+//! One client in one namespace: its events, acknowledgements, rooms and disconnection.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use napi::bindgen_prelude::Result;
+use napi::threadsafe_function::ThreadsafeFunction;
+use napi::{Error, Status};
+use napi_derive::napi;
+use polysocket::{AckSender, Event, Socket, Value};
+
+use crate::payload::{Payload, args_of, payload_of};
+use crate::{Callback, JsFunction, invalid, lock};
+
+/// An event from a client.
+#[napi(object)]
+pub struct IncomingEvent {
+    /// The event name.
+    pub event: String,
+    /// Its arguments.
+    pub args: Payload,
+    /// Set when the client waits for an acknowledgement: pass it to `NativeSocket.ack`.
+    pub ack_id: Option<u32>,
+    /// `true` for an event sent *to* the client (`watchOutgoing`), in the same stream so
+    /// that both directions keep their order.
+    pub outgoing: bool,
+    /// `true` for an error of the connection (e.g. a packet that did not decode), for the
+    /// socket's `error` listeners; its message is the first argument.
+    pub error: bool,
+}
+
+/// How a socket went away.
+#[napi(object)]
+pub struct Disconnection {
+    /// socket.io's reason, e.g. `client namespace disconnect`.
+    pub reason: String,
+    /// The rooms it was in (what `disconnecting` listeners see in `socket.rooms`).
+    pub rooms: Vec<String>,
+}
+
+/// One client in one namespace (the engine under JavaScript's `Socket`).
+#[napi]
+pub struct NativeSocket {
+    socket: Socket,
+    acks: Arc<Mutex<HashMap<u32, AckSender>>>,
+    next_ack: Arc<AtomicU32>,
+    inbox: Arc<Mutex<Inbox>>,
+    pub(crate) pending_call: u32,
+}
+
+/// Where a connected socket's events go: queued from the moment it connects (its
+/// JavaScript handlers are registered a moment later, on Node's thread, as socket.io's are
+/// in the `connection` handler), then to the JavaScript callback.
+#[derive(Default)]
+struct Inbox {
+    callback: Option<Callback<IncomingEvent>>,
+    queued: Vec<IncomingEvent>,
+}
+
+impl NativeSocket {
+    pub(crate) fn wrap(socket: Socket) -> NativeSocket {
+        NativeSocket {
+            socket,
+            acks: Arc::default(),
+            next_ack: Arc::new(AtomicU32::new(1)),
+            inbox: Arc::default(),
+            pending_call: 0,
+        }
+    }
+
+    /// A connected socket whose events are taken (and queued) at once.
+    pub(crate) fn for_connection(socket: Socket) -> NativeSocket {
+        let native = NativeSocket::wrap(socket);
+        let acks = native.acks.clone();
+        let next = native.next_ack.clone();
+        let inbox = native.inbox.clone();
+        native.socket.on_unhandled(move |_, mut event: Event| {
+            let ack_id = event.ack().map(|sender| {
+                let id = next.fetch_add(1, Ordering::Relaxed);
+                lock(&acks).insert(id, sender);
+                id
+            });
+            deliver(
+                &inbox,
+                IncomingEvent {
+                    args: payload_of(std::mem::take(&mut event.args)),
+                    event: event.name.clone(),
+                    ack_id,
+                    outgoing: false,
+                    error: false,
+                },
+            );
+        });
+        let inbox = native.inbox.clone();
+        native.socket.on_error(move |_, error| {
+            deliver(
+                &inbox,
+                IncomingEvent {
+                    event: "error".to_owned(),
+                    args: payload_of(vec![Value::from(error.message.clone())]),
+                    ack_id: None,
+                    outgoing: false,
+                    error: true,
+                },
+            );
+        });
+        native
+    }
+}
+
+/// Hands `incoming` to JavaScript, or queues it until JavaScript listens.
+fn deliver(inbox: &Mutex<Inbox>, incoming: IncomingEvent) {
+    let mut inbox = lock(inbox);
+    match &inbox.callback {
+        Some(callback) => callback.call(incoming),
+        None => inbox.queued.push(incoming),
+    }
+}
+
+#[napi]
+impl NativeSocket {
+    /// The socket id.
+    #[napi(getter)]
+    pub fn id(&self) -> String {
+        self.socket.id().to_owned()
+    }
+
+    /// Whether the socket is connected.
+    #[napi(getter)]
+    pub fn connected(&self) -> bool {
+        self.socket.connected()
+    }
+
+    /// Whether the connection recovered an earlier session.
+    #[napi(getter)]
+    pub fn recovered(&self) -> bool {
+        self.socket.recovered()
+    }
+
+    /// The middleware call this socket is in (`NativeServer.middlewareDone`), 0 when none.
+    #[napi(getter)]
+    pub fn pending_call(&self) -> u32 {
+        self.pending_call
+    }
+
+    /// Sets `socket.data` (JSON), as `fetchSockets` reports it.
+    #[napi]
+    pub fn set_data(&self, data_json: String) -> Result<()> {
+        self.socket
+            .set_data(Value::from_json_str(&data_json).map_err(invalid)?);
+        Ok(())
+    }
+
+    /// socket.io's `handshake` object, as JSON.
+    #[napi]
+    pub fn handshake_json(&self) -> String {
+        handshake_json(self.socket.handshake())
+    }
+
+    /// Calls `callback` with every event from the client, first those that arrived before.
+    #[napi]
+    pub fn on_event(
+        &self,
+        callback: ThreadsafeFunction<IncomingEvent, (), IncomingEvent, Status, false>,
+    ) {
+        let callback = Callback::new(callback);
+        let mut inbox = lock(&self.inbox);
+        for incoming in std::mem::take(&mut inbox.queued) {
+            callback.call(incoming);
+        }
+        inbox.callback = Some(callback);
+    }
+
+    /// Acknowledges the event that carried `ack_id`.
+    #[napi]
+    pub fn ack(&self, ack_id: u32, args: Payload) -> Result<()> {
+        let sender = lock(&self.acks).remove(&ack_id);
+        match sender {
+            Some(sender) => dropped_when_gone(sender.send_args(args_of(args)?)),
+            None => Ok(()),
+        }
+    }
+
+    /// Calls `callback` with socket.io's reason and the rooms the socket was in once it
+    /// disconnected (at once if it already has); then every callback of this socket is
+    /// released, so that a gone socket never keeps Node's event loop alive.
+    #[napi]
+    pub fn on_disconnect(&self, callback: JsFunction<Disconnection>) {
+        let callback = Callback::new(callback);
+        let acks = self.acks.clone();
+        let inbox = self.inbox.clone();
+        let fired = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let rooms_before = Arc::new(Mutex::new(Vec::new()));
+        let finish = {
+            let rooms_before = rooms_before.clone();
+            move |reason: &str| {
+                if fired.swap(true, Ordering::SeqCst) {
+                    return;
+                }
+                lock(&acks).clear();
+                callback.call(Disconnection {
+                    reason: reason.to_owned(),
+                    rooms: std::mem::take(&mut *lock(&rooms_before)),
+                });
+                callback.release();
+                let mut inbox = lock(&inbox);
+                inbox.queued.clear();
+                if let Some(events) = inbox.callback.take() {
+                    events.release();
+                }
+            }
+        };
+        self.socket.on_disconnecting(move |socket, _| {
+            *lock(&rooms_before) = socket.rooms();
+        });
+        let on_event = finish.clone();
+        self.socket
+            .on_disconnect(move |_, reason| on_event(reason.as_str()));
+        // The client may have left before JavaScript got to this socket.
+        if !self.socket.connected() {
+            finish("transport close");
+        }
+    }
+
+    /// The namespace the socket is in.
+    #[napi(getter)]
+    pub fn nsp(&self) -> String {
+        self.socket.ns().to_owned()
+    }
+
+    /// Emits `event` to the client, with socket.io's `volatile` and `compress` flags. As in
+    /// socket.io, a packet for a socket that is gone is dropped without an error.
+    #[napi]
+    pub fn emit(
+        &self,
+        event: String,
+        args: Payload,
+        volatile: Option<bool>,
+        compress: Option<bool>,
+    ) -> Result<()> {
+        let args = args_of(args)?;
+        let sent = match (volatile, compress) {
+            (None | Some(false), None) => self.socket.emit_args(&event, args),
+            _ => {
+                let mut operator = self.socket.compress(compress.unwrap_or(true));
+                if volatile == Some(true) {
+                    operator = operator.volatile();
+                }
+                operator.emit_args(&event, args)
+            }
+        };
+        dropped_when_gone(sent)
+    }
+
+    /// From now on, every event sent to the client (emits, broadcasts, volatile ones
+    /// included) also reaches the `onEvent` callback, marked `outgoing`.
+    #[napi]
+    pub fn watch_outgoing(&self) {
+        let inbox = self.inbox.clone();
+        self.socket.on_any_outgoing(move |_, event, args| {
+            deliver(
+                &inbox,
+                IncomingEvent {
+                    event: event.to_owned(),
+                    args: payload_of(args.to_vec()),
+                    ack_id: None,
+                    outgoing: true,
+                    error: false,
+                },
+            );
+        });
+    }
+
+    /// `socket.data`, as JSON (what a recovered socket brings back).
+    #[napi]
+    pub fn data_json(&self) -> String {
+        self.socket.data().to_json_lossy().to_string()
+    }
+
+    /// Closes the socket's whole Engine.IO connection (socket.io's `socket.conn.close()`).
+    #[napi]
+    pub fn close_connection(&self) {
+        self.socket.conn().close();
+    }
+
+    /// The connection's current transport: `polling` or `websocket`.
+    #[napi(getter)]
+    pub fn transport(&self) -> String {
+        match self.socket.transport() {
+            polysocket::Transport::Polling => "polling",
+            polysocket::Transport::WebSocket => "websocket",
+        }
+        .to_owned()
+    }
+
+    /// Emits `event` and resolves with the client's acknowledgement; rejects with
+    /// `operation has timed out` after `timeout_ms`.
+    #[napi]
+    pub async fn emit_with_ack(
+        &self,
+        event: String,
+        args: Payload,
+        timeout_ms: u32,
+    ) -> Result<Payload> {
+        let answer = self
+            .socket
+            .emit_with_ack(
+                &event,
+                args_of(args)?,
+                Duration::from_millis(u64::from(timeout_ms)),
+            )
+            .await
+            .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+        Ok(payload_of(answer))
+    }
+
+    /// Joins `room`.
+    #[napi]
+    pub fn join(&self, room: String) {
+        self.socket.join(room);
+    }
+
+    /// Leaves `room`.
+    #[napi]
+    pub fn leave(&self, room: String) {
+        self.socket.leave(&room);
+    }
+
+    /// The rooms the socket is in.
+    #[napi]
+    pub fn rooms(&self) -> Vec<String> {
+        self.socket.rooms()
+    }
+
+    /// Disconnects the socket; with `close`, closes its connection.
+    #[napi]
+    pub fn disconnect(&self, close: bool) {
+        self.socket.disconnect(close);
+    }
+}
+
+/// An emit's outcome as socket.io reports it: nothing when the socket is gone (socket.io
+/// drops such packets), an error otherwise.
+fn dropped_when_gone(sent: std::result::Result<(), polysocket::EmitError>) -> Result<()> {
+    match sent {
+        Ok(()) | Err(polysocket::EmitError::Closed) => Ok(()),
+        Err(error) => Err(invalid(error)),
+    }
+}
+
+/// socket.io's `handshake` object as JSON.
+pub(crate) fn handshake_json(h: &polysocket::Handshake) -> String {
+    let headers: serde_json::Map<String, serde_json::Value> = h
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.into())))
+        .collect();
+    let query: serde_json::Map<String, serde_json::Value> = h
+        .query()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone().into()))
+        .collect();
+    serde_json::json!({
+        "headers": headers,
+        "time": h.time(),
+        "address": h.address().map(|a| a.ip().to_string()),
+        "xdomain": h.xdomain(),
+        "secure": h.secure(),
+        "issued": h.issued(),
+        "url": h.url(),
+        "query": query,
+        "auth": h.auth().to_json_lossy(),
+    })
+    .to_string()
+}
