@@ -321,3 +321,57 @@ async fn with_credentials_works_with_the_node_servers_cookie() {
         socket.client().close();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_event_listeners_get_the_ack_before_named_listeners() {
+    let server = NodeServer::start(&[]).await;
+    let socket = client::connect(&server.url("/"), options(&[Transport::WebSocket])).unwrap();
+    let every: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = every.clone();
+    socket.on_every_event(move |_, mut event| {
+        sink.lock().unwrap().push(event.name.clone());
+        if let Some(ack) = event.ack() {
+            ack.send_args(event.args.clone());
+        }
+    });
+    // A named listener of the same event runs too, without the ack handle.
+    let named_had_ack: Arc<Mutex<Option<bool>>> = Arc::default();
+    let sink = named_had_ack.clone();
+    socket.on("question", move |_, mut event| {
+        *sink.lock().unwrap() = Some(event.ack().is_some());
+    });
+    connect_now(&socket).await.unwrap();
+    let answer = socket
+        .emit_with_ack_timeout("ask-client", vec![Value::from(7)], Duration::from_secs(3))
+        .await
+        .unwrap();
+    // The server acks `ask-client` with what the client answered to its `question`.
+    assert_eq!(answer, vec![Value::from(7)]);
+    assert_eq!(*named_had_ack.lock().unwrap(), Some(false));
+    assert!(every.lock().unwrap().contains(&"welcome".to_owned()));
+    assert!(every.lock().unwrap().contains(&"question".to_owned()));
+    socket.client().close();
+}
+
+/// On one thread the driver would drop the polling transport before its writer task could
+/// POST the closing packets: the server must still hear the client's DISCONNECT.
+#[tokio::test(flavor = "current_thread")]
+async fn a_client_disconnect_over_polling_reaches_the_server() {
+    let io = polysocket::Server::new();
+    let reasons: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = reasons.clone();
+    io.on_connection(move |socket| {
+        let sink = sink.clone();
+        socket.on_disconnect(move |_, reason| sink.lock().unwrap().push(reason.to_string()));
+    });
+    let addr = io.listen("127.0.0.1:0").await.unwrap();
+    let socket =
+        client::connect(&format!("http://{addr}/"), options(&[Transport::Polling])).unwrap();
+    connect_now(&socket).await.unwrap();
+    socket.disconnect();
+    until("the server hears the disconnect", || {
+        !reasons.lock().unwrap().is_empty()
+    })
+    .await;
+    assert_eq!(*reasons.lock().unwrap(), ["client namespace disconnect"]);
+}

@@ -38,6 +38,9 @@ struct Driver {
     closing: bool,
 }
 
+/// How long a closing polling transport may wait for its last POST to be answered.
+const CLOSING_POST_LIMIT: Duration = Duration::from_secs(1);
+
 /// Runs the client until every handle is dropped or it is closed.
 pub(super) async fn run(
     shared: Weak<Shared>,
@@ -374,9 +377,12 @@ impl Driver {
                 }
             }
             ClientEvent::Closed(reason) => {
-                // A client's close over polling still POSTs its `close`.
+                // A client's close over polling still POSTs its `close` (and what was
+                // queued before it, such as a namespace's DISCONNECT).
                 self.flush().await;
-                self.link = Link::None;
+                if let Link::Polling(polling) = std::mem::replace(&mut self.link, Link::None) {
+                    polling.close_after_flush(CLOSING_POST_LIMIT).await;
+                }
                 self.probe = None;
                 self.engine = None;
                 self.manager.engine_closed(reason, now, random());
@@ -559,10 +565,19 @@ impl Driver {
                     let entry = handlers.get(&nsp);
                     (
                         entry.map(|h| h.any.clone()).unwrap_or_default(),
+                        // The every-event listeners first: the first of them gets the ack.
                         entry
-                            .and_then(|h| h.events.get(&event))
-                            .map(|l| l.iter().map(|(_, h)| h.clone()).collect::<Vec<_>>())
-                            .unwrap_or_default(),
+                            .map(|h| h.every.clone())
+                            .unwrap_or_default()
+                            .into_iter()
+                            .chain(
+                                entry
+                                    .and_then(|h| h.events.get(&event))
+                                    .into_iter()
+                                    .flatten()
+                                    .map(|(_, h)| h.clone()),
+                            )
+                            .collect::<Vec<_>>(),
                     )
                 };
                 for handler in any {

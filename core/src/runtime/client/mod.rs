@@ -141,6 +141,9 @@ struct SocketHandlers {
     /// Listeners per event, in the order added, each with its id.
     events: HashMap<String, Vec<(u64, EventHandler)>>,
     any: Vec<AnyHandler>,
+    /// Listeners of every event, with the ack handle (for bindings that dispatch by name
+    /// themselves).
+    every: Vec<EventHandler>,
     any_outgoing: Vec<AnyHandler>,
     connect: Vec<ConnectHandler>,
     connect_error: Vec<ErrorHandler>,
@@ -491,6 +494,17 @@ impl ClientSocket {
     /// Listens to every event from the server (`onAny`).
     pub fn on_any(&self, handler: impl Fn(&ClientSocket, &str, &[Value]) + Send + Sync + 'static) {
         self.edit_handlers(|h| h.any.push(Arc::new(handler)));
+    }
+
+    /// Listens to every event from the server, with the means to acknowledge it: these
+    /// listeners run after the [`ClientSocket::on_any`] ones and before the listeners of the
+    /// event's name, and the first of them gets the ack handle. For bindings that keep
+    /// their own listeners (the Node and WASM clients).
+    pub fn on_every_event(
+        &self,
+        handler: impl Fn(&ClientSocket, IncomingEvent) + Send + Sync + 'static,
+    ) {
+        self.edit_handlers(|h| h.every.push(Arc::new(handler)));
     }
 
     /// Listens to every event this socket emits (`onAnyOutgoing`).

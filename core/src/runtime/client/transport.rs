@@ -288,6 +288,16 @@ impl Polling {
         }
     }
 
+    /// Stops the transport once what is queued has been POSTed (a client's closing packets
+    /// must reach the server), waiting at most `limit` for that; stops the reader at once.
+    pub(crate) async fn close_after_flush(mut self, limit: std::time::Duration) {
+        self.tasks[0].abort();
+        // Dropping the last sender ends the writer's loop once the queue is empty.
+        let (closed, _) = mpsc::unbounded_channel();
+        drop(std::mem::replace(&mut self.writer, closed));
+        let _ = tokio::time::timeout(limit, &mut self.tasks[1]).await;
+    }
+
     /// Queues packets for the next POST.
     pub(crate) fn send(&self, packets: Vec<Packet>) {
         if !packets.is_empty() {
