@@ -3,9 +3,9 @@
 "use strict";
 
 const { EventEmitter } = require("node:events");
-const path = require("node:path");
 
-const native = require(process.env.POLYSOCKET_NODE_ADDON || path.join(__dirname, "polysocket.node"));
+const native = require("./native");
+const { encode, decode } = require("./codec");
 
 /** Events a socket never sends to a client (socket.io's reserved names). */
 const RESERVED = new Set(["connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"]);
@@ -13,43 +13,6 @@ const RESERVED = new Set(["connect", "connect_error", "disconnect", "disconnecti
 /** `host` as a socket address needs it: IPv6 in brackets. */
 function bracket(host) {
   return host && host.includes(":") ? `[${host}]` : host;
-}
-
-/** Splits `args` into JSON with socket.io placeholders and the binary attachments. */
-function encode(args) {
-  const attachments = [];
-  const walk = (value) => {
-    if (Buffer.isBuffer(value)) {
-      attachments.push(value);
-      return { _placeholder: true, num: attachments.length - 1 };
-    }
-    if (value instanceof ArrayBuffer) return walk(Buffer.from(value));
-    if (ArrayBuffer.isView(value)) return walk(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
-    if (Array.isArray(value)) return value.map(walk);
-    if (value && typeof value === "object") {
-      if (typeof value.toJSON === "function") return walk(value.toJSON());
-      const out = {};
-      for (const [key, item] of Object.entries(value)) {
-        if (item !== undefined && typeof item !== "function") out[key] = walk(item);
-      }
-      return out;
-    }
-    return value;
-  };
-  return { json: JSON.stringify(args.map(walk)), attachments };
-}
-
-/** The arguments of an encoded payload, placeholders replaced by their Buffers. */
-function decode({ json, attachments }) {
-  const walk = (value) => {
-    if (Array.isArray(value)) return value.map(walk);
-    if (value && typeof value === "object") {
-      if (value._placeholder === true && typeof value.num === "number") return attachments[value.num];
-      for (const key of Object.keys(value)) value[key] = walk(value[key]);
-    }
-    return value;
-  };
-  return walk(JSON.parse(json));
 }
 
 function checkEvent(event) {
@@ -848,6 +811,18 @@ class Server extends EventEmitter {
     return this._nsps.get(name);
   }
 
+  /**
+   * socket.io's `io.adapter()`: the adapter given in the options. polysocket's engine picks
+   * its adapter when the server is built, so setting one later is refused: pass
+   * `createAdapter(..)` from `polysocket/redis-adapter` as the `adapter` option instead.
+   */
+  adapter(value) {
+    if (value === undefined) return this.opts.adapter;
+    throw new Error(
+      'polysocket: io.adapter(..) after construction is not supported; pass it as an option: new Server(httpServer, { adapter: createAdapter(..) }) with createAdapter from "polysocket/redis-adapter"',
+    );
+  }
+
   /** Resolves once the cluster adapter (if any) hears the other servers (polysocket only). */
   clusterReady() {
     return this._native.clusterReady();
@@ -883,11 +858,20 @@ class Server extends EventEmitter {
     return this;
   }
 
-  /** Closes every connection (`server shutting down`) and stops listening. */
+  /**
+   * Closes every connection (`server shutting down`), stops listening and, as socket.io
+   * does, closes the attached `http.Server`; `fn` gets that close's error, if any.
+   */
   close(fn) {
-    const closed = this._native.close();
-    if (typeof fn === "function") closed.then(() => fn(), fn);
-    return closed;
+    const closed = this._native.close().then(
+      () =>
+        new Promise((resolve) => {
+          if (!this.httpServer) return resolve(undefined);
+          this.httpServer.close((err) => resolve(err));
+        }),
+    );
+    if (typeof fn === "function") closed.then((err) => fn(err), fn);
+    return closed.then(() => undefined);
   }
 }
 

@@ -10,6 +10,20 @@ use polysocket::{
     ShardedOptions, SubscriptionMode, Transport,
 };
 
+/// The `transports` option (socket.io's and socket.io-client's): the known names, in order.
+pub(crate) fn transports_option(options: &serde_json::Value) -> Option<Vec<Transport>> {
+    let list = options.get("transports")?.as_array()?;
+    Some(
+        list.iter()
+            .filter_map(|t| match t.as_str() {
+                Some("polling") => Some(Transport::Polling),
+                Some("websocket") => Some(Transport::WebSocket),
+                _ => None,
+            })
+            .collect(),
+    )
+}
+
 /// socket.io's server options that this binding understands, from the JSON the JavaScript
 /// side sends (socket.io's option names).
 pub(crate) fn config_from(options: &serde_json::Value) -> Result<ServerConfig> {
@@ -47,15 +61,8 @@ pub(crate) fn config_from(options: &serde_json::Value) -> Result<ServerConfig> {
     {
         config.allow_upgrades = v;
     }
-    if let Some(list) = options.get("transports").and_then(|v| v.as_array()) {
-        config.transports = list
-            .iter()
-            .filter_map(|t| match t.as_str() {
-                Some("polling") => Some(Transport::Polling),
-                Some("websocket") => Some(Transport::WebSocket),
-                _ => None,
-            })
-            .collect();
+    if let Some(list) = transports_option(options) {
+        config.transports = list;
     }
     if let Some(v) = options
         .get("cleanupEmptyChildNamespaces")

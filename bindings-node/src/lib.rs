@@ -7,6 +7,7 @@
 //! attachments (Node `Buffer`s).
 
 mod calls;
+mod client;
 mod cluster;
 mod config;
 mod dynamic;
@@ -19,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Error, Status};
 
+pub use client::{ClientNotice, ManagerEvent, NativeClient, NativeClientSocket};
 pub use payload::Payload;
 pub use server::NativeServer;
 pub use socket::{IncomingEvent, NativeSocket};
@@ -50,6 +52,16 @@ impl<T: 'static + napi::bindgen_prelude::ToNapiValue> Clone for Callback<T> {
 impl<T: 'static + napi::bindgen_prelude::ToNapiValue> Callback<T> {
     fn new(function: JsFunction<T>) -> Callback<T> {
         Callback(Arc::new(Mutex::new(Some(function))))
+    }
+
+    /// A callback with no function yet ([`Callback::replace`] sets one).
+    fn empty() -> Callback<T> {
+        Callback(Arc::new(Mutex::new(None)))
+    }
+
+    /// Calls `function` from now on, releasing the one before.
+    fn replace(&self, function: JsFunction<T>) {
+        *lock(&self.0) = Some(function);
     }
 
     fn call(&self, value: T) {

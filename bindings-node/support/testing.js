@@ -3,8 +3,16 @@
 
 const path = require("node:path");
 
+const INTEROP = path.join(__dirname, "..", "..", "tests", "interop");
+
+/** A module of the interop suite (`node/redis-server`) or of its node_modules
+ * (`node_modules/socket.io`): the official npm peers the tests run against. */
+function interopModule(name) {
+  return require(path.join(INTEROP, name));
+}
+
 /** npm socket.io-client 4.8, from the interop suite's node_modules. */
-const { io } = require(path.join(__dirname, "..", "..", "tests", "interop", "node_modules", "socket.io-client"));
+const { io } = interopModule("node_modules/socket.io-client");
 
 /** Longest wait for any single event. */
 const WAIT_MS = 3000;
@@ -20,4 +28,4 @@ function waitFor(emitter, event) {
   });
 }
 
-module.exports = { io, WAIT_MS, waitFor };
+module.exports = { io, WAIT_MS, waitFor, interopModule };

@@ -1,0 +1,43 @@
+// Event arguments between JavaScript and the engine: socket.io's JSON text in which each
+// binary value (Buffer, ArrayBuffer, typed array) is a {"_placeholder":true,"num":n} object,
+// plus the binary attachments. Shared by the server (index.js) and the client (client.js).
+"use strict";
+
+/** Splits `args` into JSON with socket.io placeholders and the binary attachments. */
+function encode(args) {
+  const attachments = [];
+  const walk = (value) => {
+    if (Buffer.isBuffer(value)) {
+      attachments.push(value);
+      return { _placeholder: true, num: attachments.length - 1 };
+    }
+    if (value instanceof ArrayBuffer) return walk(Buffer.from(value));
+    if (ArrayBuffer.isView(value)) return walk(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+    if (Array.isArray(value)) return value.map(walk);
+    if (value && typeof value === "object") {
+      if (typeof value.toJSON === "function") return walk(value.toJSON());
+      const out = {};
+      for (const [key, item] of Object.entries(value)) {
+        if (item !== undefined && typeof item !== "function") out[key] = walk(item);
+      }
+      return out;
+    }
+    return value;
+  };
+  return { json: JSON.stringify(args.map(walk)), attachments };
+}
+
+/** The arguments of an encoded payload, placeholders replaced by their Buffers. */
+function decode({ json, attachments }) {
+  const walk = (value) => {
+    if (Array.isArray(value)) return value.map(walk);
+    if (value && typeof value === "object") {
+      if (value._placeholder === true && typeof value.num === "number") return attachments[value.num];
+      for (const key of Object.keys(value)) value[key] = walk(value[key]);
+    }
+    return value;
+  };
+  return walk(JSON.parse(json));
+}
+
+module.exports = { encode, decode };
