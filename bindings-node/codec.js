@@ -3,8 +3,28 @@
 // plus the binary attachments. Shared by the server (index.js) and the client (client.js).
 "use strict";
 
+/** An empty attachment list, shared by every payload without binary. */
+const NO_ATTACHMENTS = Object.freeze([]);
+
+/** Whether `value` holds a Buffer, ArrayBuffer or typed array anywhere (socket.io's hasBinary). */
+function hasBinary(value, depth = 0) {
+  if (!value || typeof value !== "object" || depth > 1000) return false;
+  if (Buffer.isBuffer(value) || value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (hasBinary(value[i], depth + 1)) return true;
+    return false;
+  }
+  if (typeof value.toJSON === "function") return hasBinary(value.toJSON(), depth + 1);
+  for (const key in value) {
+    if (Object.prototype.hasOwnProperty.call(value, key) && hasBinary(value[key], depth + 1)) return true;
+  }
+  return false;
+}
+
 /** Splits `args` into JSON with socket.io placeholders and the binary attachments. */
 function encode(args) {
+  // Most payloads hold no binary: JSON.stringify alone gives the same text.
+  if (!hasBinary(args)) return { json: JSON.stringify(args), attachments: NO_ATTACHMENTS };
   const attachments = [];
   const walk = (value) => {
     if (Buffer.isBuffer(value)) {
@@ -29,6 +49,7 @@ function encode(args) {
 
 /** The arguments of an encoded payload, placeholders replaced by their Buffers. */
 function decode({ json, attachments }) {
+  if (attachments.length === 0) return JSON.parse(json);
   const walk = (value) => {
     if (Array.isArray(value)) return value.map(walk);
     if (value && typeof value === "object") {

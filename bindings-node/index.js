@@ -7,6 +7,11 @@ const { EventEmitter } = require("node:events");
 const native = require("./native");
 const { encode, decode } = require("./codec");
 
+/** The kinds of `NativeServer.drainEvents` notices (see src/dispatch.rs). */
+const OUTGOING = 1;
+const ERROR = 2;
+const DISCONNECT = 3;
+
 /** Events a socket never sends to a client (socket.io's reserved names). */
 const RESERVED = new Set(["connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"]);
 
@@ -179,16 +184,22 @@ class Socket extends EventEmitter {
   /** Starts receiving the connected socket's events (after the middlewares admitted it). */
   _attach(nativeSocket) {
     this._native = nativeSocket;
-    nativeSocket.onEvent((incoming) => this._onEvent(incoming));
-    nativeSocket.onDisconnect(({ reason, rooms }) => {
-      // What `disconnecting` listeners see: the rooms the socket was in.
-      this._roomsBeforeLeaving = new Set(rooms);
-      EventEmitter.prototype.emit.call(this, "disconnecting", reason);
-      this._roomsBeforeLeaving = undefined;
-      this.nsp._remove(this);
-      EventEmitter.prototype.emit.call(this, "disconnect", reason);
-    });
+    this.server._route(nativeSocket.key, this);
+    nativeSocket.listen();
     this._syncData();
+  }
+
+  /** One notice of the engine about this socket (`NativeServer.drainEvents`). */
+  _onNotice(notice) {
+    if (notice.kind !== DISCONNECT) return this._onEvent(notice);
+    const reason = notice.event;
+    this.server._unroute(notice.socket);
+    // What `disconnecting` listeners see: the rooms the socket was in.
+    this._roomsBeforeLeaving = new Set(notice.rooms);
+    EventEmitter.prototype.emit.call(this, "disconnecting", reason);
+    this._roomsBeforeLeaving = undefined;
+    this.nsp._remove(this);
+    EventEmitter.prototype.emit.call(this, "disconnect", reason);
   }
 
   /** `socket.data`; top-level changes reach the native socket (and `fetchSockets`). */
@@ -217,14 +228,14 @@ class Socket extends EventEmitter {
     if (this._native) this._native.setData(JSON.stringify(this._data ?? {}) ?? "null");
   }
 
-  _onEvent({ event, args, ackId, outgoing, error }) {
-    const values = decode(args);
-    if (error) {
+  _onEvent({ kind, event, args, ackId }) {
+    if (kind === ERROR) {
       // socket.io's `_onerror`; without listeners, a bad packet must not crash the process.
-      if (this.listenerCount("error") > 0) EventEmitter.prototype.emit.call(this, "error", new Error(values[0]));
+      if (this.listenerCount("error") > 0) EventEmitter.prototype.emit.call(this, "error", new Error(event));
       return;
     }
-    if (outgoing) {
+    const values = decode(args);
+    if (kind === OUTGOING) {
       for (const listener of [...(this._anyOutgoing ?? [])]) listener(event, ...values);
       return;
     }
@@ -235,6 +246,10 @@ class Socket extends EventEmitter {
         answered = true;
         this._native.ack(ackId, encode(answer));
       });
+    }
+    if (this._anyListeners === undefined && this._packetMiddlewares === undefined) {
+      EventEmitter.prototype.emit.call(this, event, ...values);
+      return;
     }
     for (const listener of [...(this._anyListeners ?? [])]) listener(event, ...values);
     const packet = [event, ...values];
@@ -821,6 +836,37 @@ class Server extends EventEmitter {
     throw new Error(
       'polysocket: io.adapter(..) after construction is not supported; pass it as an option: new Server(httpServer, { adapter: createAdapter(..) }) with createAdapter from "polysocket/redis-adapter"',
     );
+  }
+
+  /** Routes the engine's notices about socket `key` to `socket`; the first one starts the
+   * dispatch (so that a server with no socket yet holds nothing that keeps Node alive). */
+  _route(key, socket) {
+    if (!this._live) {
+      this._live = new Map();
+      this._native.onDispatch(() => this._dispatch());
+    }
+    this._live.set(key, socket);
+  }
+
+  _unroute(key) {
+    this._live.delete(key);
+  }
+
+  /** Hands every waiting notice to its socket, in the order they happened. */
+  _dispatch() {
+    for (const notice of this._native.drainEvents()) {
+      const socket = this._live.get(notice.socket);
+      if (!socket) continue;
+      try {
+        socket._onNotice(notice);
+      } catch (error) {
+        // As with socket.io, a throwing handler is an uncaught exception; the rest of the
+        // batch is still delivered.
+        process.nextTick(() => {
+          throw error;
+        });
+      }
+    }
   }
 
   /** Resolves once the cluster adapter (if any) hears the other servers (polysocket only). */

@@ -1,6 +1,7 @@
-// Loads the native engine: the prebuilt binary for this platform shipped in the package
-// (`polysocket.<platform>-<arch>[-<libc>].node`), else a local build (`polysocket.node`,
-// from `npm run build`), else an optional per-platform package (`@polysocket/<platform>-..`).
+// Loads the native engine: a local build (`polysocket.node`, from `npm run build`), else the
+// prebuilt binary for this platform shipped in the package
+// (`polysocket.<platform>-<arch>[-<libc>].node`), else an optional per-platform package
+// (`@polysocket/<platform>-..`).
 // POLYSOCKET_NODE_ADDON names a file to load instead.
 "use strict";
 
@@ -20,7 +21,7 @@ function platformTriple() {
 function loadNative() {
   if (process.env.POLYSOCKET_NODE_ADDON) return require(process.env.POLYSOCKET_NODE_ADDON);
   const triple = platformTriple();
-  const candidates = [path.join(__dirname, `polysocket.${triple}.node`), path.join(__dirname, "polysocket.node")];
+  const candidates = [path.join(__dirname, "polysocket.node"), path.join(__dirname, `polysocket.${triple}.node`)];
   for (const file of candidates) {
     if (fs.existsSync(file)) return require(file);
   }

@@ -77,8 +77,10 @@ impl NativeServer {
         callback: JsFunction<NativeSocket>,
     ) -> Result<()> {
         let callback = self.keep(callback);
-        self.parent(parent)?
-            .on_connection(move |socket| callback.call(NativeSocket::for_connection(socket)));
+        let dispatcher = self.dispatcher.clone();
+        self.parent(parent)?.on_connection(move |socket| {
+            callback.call(NativeSocket::for_connection(socket, &dispatcher));
+        });
         Ok(())
     }
 

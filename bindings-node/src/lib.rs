@@ -10,6 +10,7 @@ mod calls;
 mod client;
 mod cluster;
 mod config;
+mod dispatch;
 mod dynamic;
 mod payload;
 mod server;
@@ -21,9 +22,10 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Error, Status};
 
 pub use client::{ClientNotice, ManagerEvent, NativeClient, NativeClientSocket};
+pub use dispatch::SocketNotice;
 pub use payload::Payload;
 pub use server::NativeServer;
-pub use socket::{IncomingEvent, NativeSocket};
+pub use socket::NativeSocket;
 
 /// Locks `mutex`, even if a panicking thread poisoned it.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -13,6 +13,7 @@ use polysocket::{AllowRequest, Server, Socket, Value};
 
 use crate::calls::PendingCalls;
 use crate::config::config_from;
+use crate::dispatch::{Dispatcher, SocketNotice};
 use crate::payload::{Payload, args_of, payload_of};
 use crate::socket::{NativeSocket, handshake_json};
 use crate::{Callback, JsFunction, invalid, lock};
@@ -144,6 +145,7 @@ pub struct NativeServer {
     pub(crate) server_acks: Arc<Mutex<HashMap<u32, polysocket::ServerAck>>>,
     pub(crate) next_server_ack: Arc<AtomicU32>,
     pub(crate) parents: Mutex<Vec<polysocket::ParentNamespace>>,
+    pub(crate) dispatcher: Arc<Dispatcher>,
 }
 
 #[napi]
@@ -183,6 +185,7 @@ impl NativeServer {
             server_acks: Arc::default(),
             next_server_ack: Arc::new(AtomicU32::new(1)),
             parents: Mutex::new(Vec::new()),
+            dispatcher: Dispatcher::new(),
         };
         if let Some(callback) = allow_request {
             lock(&server.releasers).push(Box::new(move || callback.release()));
@@ -227,9 +230,10 @@ impl NativeServer {
     #[napi]
     pub fn on_connection(&self, nsp: String, callback: JsFunction<NativeSocket>) {
         let callback = self.keep(callback);
-        self.io
-            .of(&nsp)
-            .on_connection(move |socket| callback.call(NativeSocket::for_connection(socket)));
+        let dispatcher = self.dispatcher.clone();
+        self.io.of(&nsp).on_connection(move |socket| {
+            callback.call(NativeSocket::for_connection(socket, &dispatcher));
+        });
     }
 
     /// Runs `callback` for each socket that tries to connect to `nsp` (its `pendingCall`
@@ -466,6 +470,20 @@ impl NativeServer {
         self.allow_requests.abandon_all();
         self.namespace_checks.abandon_all();
         lock(&self.server_acks).clear();
+        self.dispatcher.release();
+    }
+
+    /// Calls `callback` whenever socket notices wait for `drainEvents` (with how many).
+    #[napi]
+    pub fn on_dispatch(&self, callback: JsFunction<u32>) {
+        self.dispatcher.set_signal(callback);
+    }
+
+    /// Takes every waiting socket notice (events, outgoing events, errors, disconnections
+    /// of every socket), oldest first.
+    #[napi]
+    pub fn drain_events(&self) -> Vec<SocketNotice> {
+        self.dispatcher.drain()
     }
 
     /// Emits to the sockets of namespace `nsp` in any of `rooms` (all when empty) and in

@@ -6,39 +6,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use napi::bindgen_prelude::Result;
-use napi::threadsafe_function::ThreadsafeFunction;
 use napi::{Error, Status};
 use napi_derive::napi;
 use polysocket::{AckSender, Event, Socket, Value};
 
+use crate::dispatch::{self, Dispatcher, SocketNotice};
 use crate::payload::{Payload, args_of, payload_of};
-use crate::{Callback, JsFunction, invalid, lock};
-
-/// An event from a client.
-#[napi(object)]
-pub struct IncomingEvent {
-    /// The event name.
-    pub event: String,
-    /// Its arguments.
-    pub args: Payload,
-    /// Set when the client waits for an acknowledgement: pass it to `NativeSocket.ack`.
-    pub ack_id: Option<u32>,
-    /// `true` for an event sent *to* the client (`watchOutgoing`), in the same stream so
-    /// that both directions keep their order.
-    pub outgoing: bool,
-    /// `true` for an error of the connection (e.g. a packet that did not decode), for the
-    /// socket's `error` listeners; its message is the first argument.
-    pub error: bool,
-}
-
-/// How a socket went away.
-#[napi(object)]
-pub struct Disconnection {
-    /// socket.io's reason, e.g. `client namespace disconnect`.
-    pub reason: String,
-    /// The rooms it was in (what `disconnecting` listeners see in `socket.rooms`).
-    pub rooms: Vec<String>,
-}
+use crate::{invalid, lock};
 
 /// One client in one namespace (the engine under JavaScript's `Socket`).
 #[napi]
@@ -47,16 +21,28 @@ pub struct NativeSocket {
     acks: Arc<Mutex<HashMap<u32, AckSender>>>,
     next_ack: Arc<AtomicU32>,
     inbox: Arc<Mutex<Inbox>>,
+    /// The socket's key in its server's dispatcher (0 for a socket still in middlewares).
+    key: u32,
+    dispatcher: Option<Arc<Dispatcher>>,
     pub(crate) pending_call: u32,
 }
 
-/// Where a connected socket's events go: queued from the moment it connects (its
+/// Where a connected socket's notices go: queued from the moment it connects (its
 /// JavaScript handlers are registered a moment later, on Node's thread, as socket.io's are
-/// in the `connection` handler), then to the JavaScript callback.
+/// in the `connection` handler), then to the server's dispatcher, and nowhere once it
+/// disconnected.
 #[derive(Default)]
 struct Inbox {
-    callback: Option<Callback<IncomingEvent>>,
-    queued: Vec<IncomingEvent>,
+    route: Route,
+    queued: Vec<SocketNotice>,
+}
+
+#[derive(Default)]
+enum Route {
+    #[default]
+    Queue,
+    To(Arc<Dispatcher>),
+    Closed,
 }
 
 impl NativeSocket {
@@ -66,13 +52,18 @@ impl NativeSocket {
             acks: Arc::default(),
             next_ack: Arc::new(AtomicU32::new(1)),
             inbox: Arc::default(),
+            key: 0,
+            dispatcher: None,
             pending_call: 0,
         }
     }
 
-    /// A connected socket whose events are taken (and queued) at once.
-    pub(crate) fn for_connection(socket: Socket) -> NativeSocket {
-        let native = NativeSocket::wrap(socket);
+    /// A connected socket whose events are taken (and queued) at once, for `dispatcher`.
+    pub(crate) fn for_connection(socket: Socket, dispatcher: &Arc<Dispatcher>) -> NativeSocket {
+        let mut native = NativeSocket::wrap(socket);
+        native.key = dispatcher.next_key();
+        native.dispatcher = Some(dispatcher.clone());
+        let key = native.key;
         let acks = native.acks.clone();
         let next = native.next_ack.clone();
         let inbox = native.inbox.clone();
@@ -84,38 +75,43 @@ impl NativeSocket {
             });
             deliver(
                 &inbox,
-                IncomingEvent {
-                    args: payload_of(std::mem::take(&mut event.args)),
-                    event: event.name.clone(),
+                SocketNotice {
+                    socket: key,
+                    kind: dispatch::EVENT,
+                    args: Some(payload_of(std::mem::take(&mut event.args))),
+                    event: std::mem::take(&mut event.name),
                     ack_id,
-                    outgoing: false,
-                    error: false,
+                    rooms: None,
                 },
             );
         });
         let inbox = native.inbox.clone();
         native.socket.on_error(move |_, error| {
-            deliver(
-                &inbox,
-                IncomingEvent {
-                    event: "error".to_owned(),
-                    args: payload_of(vec![Value::from(error.message.clone())]),
-                    ack_id: None,
-                    outgoing: false,
-                    error: true,
-                },
-            );
+            deliver(&inbox, notice(key, dispatch::ERROR, error.message.clone()));
         });
         native
     }
 }
 
-/// Hands `incoming` to JavaScript, or queues it until JavaScript listens.
-fn deliver(inbox: &Mutex<Inbox>, incoming: IncomingEvent) {
+/// A notice with no arguments.
+fn notice(socket: u32, kind: u32, event: String) -> SocketNotice {
+    SocketNotice {
+        socket,
+        kind,
+        event,
+        args: None,
+        ack_id: None,
+        rooms: None,
+    }
+}
+
+/// Hands `notice` to the dispatcher, or queues it until JavaScript listens.
+fn deliver(inbox: &Mutex<Inbox>, notice: SocketNotice) {
     let mut inbox = lock(inbox);
-    match &inbox.callback {
-        Some(callback) => callback.call(incoming),
-        None => inbox.queued.push(incoming),
+    match &inbox.route {
+        Route::To(dispatcher) => dispatcher.push(notice),
+        Route::Queue => inbox.queued.push(notice),
+        Route::Closed => {}
     }
 }
 
@@ -159,20 +155,6 @@ impl NativeSocket {
         handshake_json(self.socket.handshake())
     }
 
-    /// Calls `callback` with every event from the client, first those that arrived before.
-    #[napi]
-    pub fn on_event(
-        &self,
-        callback: ThreadsafeFunction<IncomingEvent, (), IncomingEvent, Status, false>,
-    ) {
-        let callback = Callback::new(callback);
-        let mut inbox = lock(&self.inbox);
-        for incoming in std::mem::take(&mut inbox.queued) {
-            callback.call(incoming);
-        }
-        inbox.callback = Some(callback);
-    }
-
     /// Acknowledges the event that carried `ack_id`.
     #[napi]
     pub fn ack(&self, ack_id: u32, args: Payload) -> Result<()> {
@@ -183,12 +165,29 @@ impl NativeSocket {
         }
     }
 
-    /// Calls `callback` with socket.io's reason and the rooms the socket was in once it
-    /// disconnected (at once if it already has); then every callback of this socket is
-    /// released, so that a gone socket never keeps Node's event loop alive.
+    /// The socket's key in the notices of `NativeServer.drainEvents`.
+    #[napi(getter)]
+    pub fn key(&self) -> u32 {
+        self.key
+    }
+
+    /// Starts handing this socket's notices to the server's dispatcher, those that arrived
+    /// before first; its disconnection comes last, with the rooms it was in. Then nothing
+    /// of this socket is held any more.
     #[napi]
-    pub fn on_disconnect(&self, callback: JsFunction<Disconnection>) {
-        let callback = Callback::new(callback);
+    pub fn listen(&self) -> Result<()> {
+        let dispatcher = self
+            .dispatcher
+            .clone()
+            .ok_or_else(|| invalid("only a connected socket has events"))?;
+        {
+            let mut inbox = lock(&self.inbox);
+            for queued in std::mem::take(&mut inbox.queued) {
+                dispatcher.push(queued);
+            }
+            inbox.route = Route::To(dispatcher);
+        }
+        let key = self.key;
         let acks = self.acks.clone();
         let inbox = self.inbox.clone();
         let fired = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -200,16 +199,13 @@ impl NativeSocket {
                     return;
                 }
                 lock(&acks).clear();
-                callback.call(Disconnection {
-                    reason: reason.to_owned(),
-                    rooms: std::mem::take(&mut *lock(&rooms_before)),
-                });
-                callback.release();
+                let mut last = notice(key, dispatch::DISCONNECT, reason.to_owned());
+                last.rooms = Some(std::mem::take(&mut *lock(&rooms_before)));
                 let mut inbox = lock(&inbox);
-                inbox.queued.clear();
-                if let Some(events) = inbox.callback.take() {
-                    events.release();
+                if let Route::To(dispatcher) = std::mem::replace(&mut inbox.route, Route::Closed) {
+                    dispatcher.push(last);
                 }
+                inbox.queued.clear();
             }
         };
         self.socket.on_disconnecting(move |socket, _| {
@@ -222,6 +218,7 @@ impl NativeSocket {
         if !self.socket.connected() {
             finish("transport close");
         }
+        Ok(())
     }
 
     /// The namespace the socket is in.
@@ -259,17 +256,11 @@ impl NativeSocket {
     #[napi]
     pub fn watch_outgoing(&self) {
         let inbox = self.inbox.clone();
+        let key = self.key;
         self.socket.on_any_outgoing(move |_, event, args| {
-            deliver(
-                &inbox,
-                IncomingEvent {
-                    event: event.to_owned(),
-                    args: payload_of(args.to_vec()),
-                    ack_id: None,
-                    outgoing: true,
-                    error: false,
-                },
-            );
+            let mut outgoing = notice(key, dispatch::OUTGOING, event.to_owned());
+            outgoing.args = Some(payload_of(args.to_vec()));
+            deliver(&inbox, outgoing);
         });
     }
 

@@ -1,0 +1,113 @@
+//! Socket events handed to JavaScript in batches. Every socket of a server queues what
+//! happens to it here; one threadsafe call wakes Node for everything queued meanwhile, and
+//! JavaScript takes the whole queue with `NativeServer.drainEvents`. One wake-up per batch
+//! instead of one per event: Node's thread and the engine's share a core under load, and
+//! each wake-up is a context switch.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use napi_derive::napi;
+
+use crate::payload::Payload;
+use crate::{Callback, JsFunction, lock};
+
+/// An event from the client.
+pub(crate) const EVENT: u32 = 0;
+/// An event sent to the client (`onAnyOutgoing`), in the same stream to keep the order.
+pub(crate) const OUTGOING: u32 = 1;
+/// An error of the connection, for the socket's `error` listeners (message in `event`).
+pub(crate) const ERROR: u32 = 2;
+/// The socket disconnected (reason in `event`, its rooms in `rooms`).
+pub(crate) const DISCONNECT: u32 = 3;
+
+/// How many turns of the engine's tasks a batch may wait for more notices.
+const MAX_YIELDS: usize = 8;
+
+/// Something that happened to one socket.
+#[napi(object)]
+pub struct SocketNotice {
+    /// The socket's key (`NativeSocket.key`).
+    pub socket: u32,
+    /// What happened: 0 event, 1 outgoing event, 2 error, 3 disconnection.
+    pub kind: u32,
+    /// The event name, the error message, or the disconnect reason.
+    pub event: String,
+    /// The event's arguments.
+    pub args: Option<Payload>,
+    /// Set when the client waits for an acknowledgement: pass it to `NativeSocket.ack`.
+    pub ack_id: Option<u32>,
+    /// The rooms a disconnected socket was in (what `disconnecting` listeners see).
+    pub rooms: Option<Vec<String>>,
+}
+
+/// The queue of one server's socket notices and the JavaScript function it wakes.
+pub(crate) struct Dispatcher {
+    queue: Mutex<Vec<SocketNotice>>,
+    signal: Callback<u32>,
+    signalled: AtomicBool,
+    next_key: AtomicU32,
+}
+
+impl Dispatcher {
+    pub(crate) fn new() -> Arc<Dispatcher> {
+        Arc::new(Dispatcher {
+            queue: Mutex::new(Vec::new()),
+            signal: Callback::empty(),
+            signalled: AtomicBool::new(false),
+            next_key: AtomicU32::new(1),
+        })
+    }
+
+    /// A key for a new socket.
+    pub(crate) fn next_key(&self) -> u32 {
+        self.next_key.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Calls `function` whenever notices wait (replacing an earlier one).
+    pub(crate) fn set_signal(&self, function: JsFunction<u32>) {
+        self.signal.replace(function);
+    }
+
+    /// Stops waking JavaScript (the server closed), after one last wake-up for what is
+    /// still queued (the disconnections of closing) unless JavaScript took it already.
+    pub(crate) fn release(&self) {
+        let waiting = u32::try_from(lock(&self.queue).len()).unwrap_or(u32::MAX);
+        if waiting > 0 {
+            self.signal.call(waiting);
+        }
+        self.signal.release();
+    }
+
+    /// Queues `notice`; the first notice of a batch schedules one wake-up of JavaScript,
+    /// after the engine's other ready tasks had their turn to queue theirs.
+    pub(crate) fn push(self: &Arc<Self>, notice: SocketNotice) {
+        lock(&self.queue).push(notice);
+        if !self.signalled.swap(true, Ordering::AcqRel) {
+            let dispatcher = self.clone();
+            napi::bindgen_prelude::spawn(async move {
+                // Yield until a whole turn of the engine's other ready tasks queued nothing
+                // more (bounded, so that a busy engine still wakes JavaScript).
+                let mut waiting = lock(&dispatcher.queue).len();
+                for _ in 0..MAX_YIELDS {
+                    tokio::task::yield_now().await;
+                    let now = lock(&dispatcher.queue).len();
+                    if now == waiting {
+                        break;
+                    }
+                    waiting = now;
+                }
+                dispatcher
+                    .signal
+                    .call(u32::try_from(waiting).unwrap_or(u32::MAX));
+            });
+        }
+    }
+
+    /// Takes every queued notice, oldest first.
+    pub(crate) fn drain(&self) -> Vec<SocketNotice> {
+        // Cleared before taking: a notice queued from now on schedules its own wake-up.
+        self.signalled.store(false, Ordering::Release);
+        std::mem::take(&mut *lock(&self.queue))
+    }
+}
