@@ -61,6 +61,8 @@ server_cmd() {
     # The same Node app with require("socket.io") swapped for polysocket's Node binding,
     # attached to the app's http.Server (build it first: npm --prefix bindings-node run build).
     polysocket-node) echo "env SOCKET_IO_MODULE=$BENCH_DIR/../bindings-node node $BENCH_DIR/servers/node-server.js" ;;
+    # The same app on the binding, standalone (`new Server(port)`: the engine owns the port).
+    polysocket-node-standalone) echo "env SOCKET_IO_MODULE=$BENCH_DIR/../bindings-node STANDALONE=1 node $BENCH_DIR/servers/node-server.js" ;;
   esac
 }
 

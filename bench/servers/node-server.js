@@ -6,8 +6,11 @@ const http = require("http");
 // polysocket npm package built from bindings-node/.
 const { Server } = require(process.env.SOCKET_IO_MODULE || "socket.io");
 
-const httpServer = http.createServer();
-const io = new Server(httpServer);
+// STANDALONE=1: `new Server()` + `io.listen(port)` (the server owns the port) instead of
+// attaching to the app's http.Server. polysocket's binding resolves `io.listening` with the port.
+const standalone = process.env.STANDALONE === "1";
+const httpServer = standalone ? null : http.createServer();
+const io = standalone ? new Server() : new Server(httpServer);
 
 io.on("connection", (socket) => {
   socket.on("echo", (data, ack) => {
@@ -23,6 +26,11 @@ io.on("connection", (socket) => {
   });
 });
 
-httpServer.listen({ host: "127.0.0.1", port: Number(process.env.PORT || 0), backlog: 4096 }, () => {
-  console.log(`LISTENING ${httpServer.address().port}`);
-});
+if (standalone) {
+  io.listen(Number(process.env.PORT || 0), { host: "127.0.0.1" });
+  Promise.resolve(io.listening ?? io.httpServer.address().port).then((port) => console.log(`LISTENING ${port}`));
+} else {
+  httpServer.listen({ host: "127.0.0.1", port: Number(process.env.PORT || 0), backlog: 4096 }, () => {
+    console.log(`LISTENING ${httpServer.address().port}`);
+  });
+}
