@@ -722,6 +722,9 @@ class Server extends EventEmitter {
       if (srv.listeners("upgrade").length === 1) socket.destroy();
     });
     this.httpServer = srv;
+    // From now on the server's callbacks keep Node alive (until close), as the sockets of
+    // an attached socket.io server do; a server never attached or listening holds nothing.
+    this._native.hold();
     return this;
   }
 
@@ -876,6 +879,7 @@ class Server extends EventEmitter {
 
   /** Listens on `port` (on every interface); `listening` resolves with the bound port. */
   listen(port, opts = {}) {
+    this._native.hold();
     this.listening = this._native.listen(Number(port) || 0, opts.host);
     this.listening.catch((error) => EventEmitter.prototype.emit.call(this, "error", error));
     return this;

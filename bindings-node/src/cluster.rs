@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 
 use napi::bindgen_prelude::Result;
-use napi::{Error, Status};
+use napi::{Env, Error, Status};
 use napi_derive::napi;
 use polysocket::Value;
 
@@ -27,8 +27,14 @@ pub struct ServerEvent {
 impl NativeServer {
     /// Calls `callback` with every `event` that another server sends to namespace `nsp`.
     #[napi]
-    pub fn on_server_event(&self, nsp: String, event: String, callback: JsFunction<ServerEvent>) {
-        let callback = self.keep(callback);
+    pub fn on_server_event(
+        &self,
+        env: Env,
+        nsp: String,
+        event: String,
+        callback: JsFunction<ServerEvent>,
+    ) {
+        let callback = self.keep(&env, callback);
         let acks = self.server_acks.clone();
         let next = self.next_server_ack.clone();
         let name = event.clone();

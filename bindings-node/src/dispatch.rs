@@ -64,9 +64,11 @@ impl Dispatcher {
         self.next_key.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Calls `function` whenever notices wait (replacing an earlier one).
-    pub(crate) fn set_signal(&self, function: JsFunction<u32>) {
+    /// Calls `function` whenever notices wait (replacing an earlier one); returns the
+    /// callback, to hold or release.
+    pub(crate) fn set_signal(&self, function: JsFunction<u32>) -> Callback<u32> {
         self.signal.replace(function);
+        self.signal.clone()
     }
 
     /// Stops waking JavaScript (the server closed), after one last wake-up for what is

@@ -1,5 +1,6 @@
 //! Dynamic namespaces: socket.io's `io.of(/regex/)` and `io.of((name, auth, next) => ..)`.
 
+use napi::Env;
 use napi::bindgen_prelude::Result;
 use napi_derive::napi;
 use polysocket::ParentNamespace;
@@ -48,8 +49,8 @@ impl NativeServer {
     /// A parent namespace for the names that `check` accepts (it answers with
     /// `namespaceCheckDone`); returns its number.
     #[napi]
-    pub fn parent_of_predicate(&self, check: JsFunction<NamespaceCheck>) -> u32 {
-        let check = self.keep(check);
+    pub fn parent_of_predicate(&self, env: Env, check: JsFunction<NamespaceCheck>) -> u32 {
+        let check = self.keep(&env, check);
         let pending = self.namespace_checks.clone();
         let parent = self.io.of_dynamic_async(move |name, auth| {
             let (call, answer) = pending.open();
@@ -73,10 +74,11 @@ impl NativeServer {
     #[napi]
     pub fn parent_on_connection(
         &self,
+        env: Env,
         parent: u32,
         callback: JsFunction<NativeSocket>,
     ) -> Result<()> {
-        let callback = self.keep(callback);
+        let callback = self.keep(&env, callback);
         let dispatcher = self.dispatcher.clone();
         self.parent(parent)?.on_connection(move |socket| {
             callback.call(NativeSocket::for_connection(socket, &dispatcher));
@@ -89,10 +91,11 @@ impl NativeServer {
     #[napi]
     pub fn parent_use_middleware(
         &self,
+        env: Env,
         parent: u32,
         callback: JsFunction<NativeSocket>,
     ) -> Result<()> {
-        let middleware = self.middleware_caller(callback);
+        let middleware = self.middleware_caller(&env, callback);
         self.parent(parent)?.use_async_middleware(middleware);
         Ok(())
     }

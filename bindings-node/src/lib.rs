@@ -72,6 +72,20 @@ impl<T: 'static + napi::bindgen_prelude::ToNapiValue> Callback<T> {
         }
     }
 
+    /// Whether the function keeps Node's event loop alive (call on Node's thread). These are
+    /// Node-API's `napi_ref/unref_threadsafe_function`, which napi-rs deprecates in favour
+    /// of cloning; cloning counts users, it does not say whether the loop is held.
+    #[allow(deprecated)]
+    fn set_held(&self, env: &napi::Env, held: bool) {
+        if let Some(function) = lock(&self.0).as_mut() {
+            let _ = if held {
+                function.refer(env)
+            } else {
+                function.unref(env)
+            };
+        }
+    }
+
     fn release(&self) {
         lock(&self.0).take();
     }

@@ -1,13 +1,13 @@
 //! The server: namespaces, middlewares, server-wide operations and the HTTP entry points.
 
 use std::collections::HashMap;
-use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use napi::bindgen_prelude::{Buffer, Result};
-use napi::{Error, Status};
+use napi::{Env, Error, Status};
 use napi_derive::napi;
 use polysocket::{AllowRequest, Server, Socket, Value};
 
@@ -146,7 +146,14 @@ pub struct NativeServer {
     pub(crate) next_server_ack: Arc<AtomicU32>,
     pub(crate) parents: Mutex<Vec<polysocket::ParentNamespace>>,
     pub(crate) dispatcher: Arc<Dispatcher>,
+    /// Whether the server's callbacks keep Node alive: from `listen` or `attach` on, as a
+    /// socket.io server holds the process only through the port it serves.
+    held: AtomicBool,
+    holders: Mutex<Vec<Holder>>,
 }
+
+/// Makes one kept callback hold Node's event loop, or not.
+type Holder = Box<dyn Fn(&Env, bool) + Send>;
 
 #[napi]
 impl NativeServer {
@@ -154,6 +161,7 @@ impl NativeServer {
     /// `allowRequest`, answered with `allowRequestDone`.
     #[napi(constructor)]
     pub fn new(
+        env: Env,
         options_json: String,
         allow_request: Option<JsFunction<RequestCheck>>,
     ) -> Result<NativeServer> {
@@ -186,19 +194,48 @@ impl NativeServer {
             next_server_ack: Arc::new(AtomicU32::new(1)),
             parents: Mutex::new(Vec::new()),
             dispatcher: Dispatcher::new(),
+            held: AtomicBool::new(false),
+            holders: Mutex::new(Vec::new()),
         };
         if let Some(callback) = allow_request {
+            server.hold_with_server(&env, &callback);
             lock(&server.releasers).push(Box::new(move || callback.release()));
         }
         Ok(server)
     }
 
+    /// From now on the server's callbacks keep Node alive (JavaScript calls this from
+    /// `listen` and `attach`), until `close` releases them.
+    #[napi]
+    pub fn hold(&self, env: Env) {
+        if !self.held.swap(true, Ordering::AcqRel) {
+            for holder in lock(&self.holders).iter() {
+                holder(&env, true);
+            }
+        }
+    }
+
+    /// Lets `callback` keep Node alive only while the server is held.
+    fn hold_with_server<T: 'static + napi::bindgen_prelude::ToNapiValue + Send>(
+        &self,
+        env: &Env,
+        callback: &Callback<T>,
+    ) {
+        if !self.held.load(Ordering::Acquire) {
+            callback.set_held(env, false);
+        }
+        let callback = callback.clone();
+        lock(&self.holders).push(Box::new(move |env, held| callback.set_held(env, held)));
+    }
+
     /// Wraps a server-level callback, to be released when the server closes.
     pub(crate) fn keep<T: 'static + napi::bindgen_prelude::ToNapiValue + Send>(
         &self,
+        env: &Env,
         callback: JsFunction<T>,
     ) -> Callback<T> {
         let callback = Callback::new(callback);
+        self.hold_with_server(env, &callback);
         let release = callback.clone();
         lock(&self.releasers).push(Box::new(move || release.release()));
         callback
@@ -206,8 +243,8 @@ impl NativeServer {
 
     /// Calls `callback` with every request the Engine.IO layer refuses.
     #[napi]
-    pub fn on_connection_error(&self, callback: JsFunction<EngineError>) {
-        let callback = self.keep(callback);
+    pub fn on_connection_error(&self, env: Env, callback: JsFunction<EngineError>) {
+        let callback = self.keep(&env, callback);
         self.io.on_connection_error(move |error| {
             callback.call(EngineError {
                 code: u32::from(error.code),
@@ -228,8 +265,8 @@ impl NativeServer {
 
     /// Calls `callback` with each socket that connects to namespace `nsp`.
     #[napi]
-    pub fn on_connection(&self, nsp: String, callback: JsFunction<NativeSocket>) {
-        let callback = self.keep(callback);
+    pub fn on_connection(&self, env: Env, nsp: String, callback: JsFunction<NativeSocket>) {
+        let callback = self.keep(&env, callback);
         let dispatcher = self.dispatcher.clone();
         self.io.of(&nsp).on_connection(move |socket| {
             callback.call(NativeSocket::for_connection(socket, &dispatcher));
@@ -239,19 +276,20 @@ impl NativeServer {
     /// Runs `callback` for each socket that tries to connect to `nsp` (its `pendingCall`
     /// set); the JavaScript middlewares answer with `middlewareDone`.
     #[napi]
-    pub fn use_middleware(&self, nsp: String, callback: JsFunction<NativeSocket>) {
+    pub fn use_middleware(&self, env: Env, nsp: String, callback: JsFunction<NativeSocket>) {
         self.io
             .of(&nsp)
-            .use_async_middleware(self.middleware_caller(callback));
+            .use_async_middleware(self.middleware_caller(&env, callback));
     }
 
     /// A connect middleware that hands each socket to `callback` and waits for
     /// `middlewareDone`.
     pub(crate) fn middleware_caller(
         &self,
+        env: &Env,
         callback: JsFunction<NativeSocket>,
     ) -> impl Fn(Socket) -> BoxFuture<Admission> + Send + Sync + 'static {
-        let callback = self.keep(callback);
+        let callback = self.keep(env, callback);
         let pending = self.middlewares.clone();
         move |socket| {
             let (call, answer) = pending.open();
@@ -475,8 +513,9 @@ impl NativeServer {
 
     /// Calls `callback` whenever socket notices wait for `drainEvents` (with how many).
     #[napi]
-    pub fn on_dispatch(&self, callback: JsFunction<u32>) {
-        self.dispatcher.set_signal(callback);
+    pub fn on_dispatch(&self, env: Env, callback: JsFunction<u32>) {
+        let signal = self.dispatcher.set_signal(callback);
+        self.hold_with_server(&env, &signal);
     }
 
     /// Takes every waiting socket notice (events, outgoing events, errors, disconnections

@@ -190,6 +190,38 @@ describe("polysocket/client lets the process exit", () => {
   });
 });
 
+describe("polysocket/client with socket.io-msgpack-parser", () => {
+  it("talks to an npm socket.io server that uses the msgpack parser", async () => {
+    const parser = interopModule("node_modules/socket.io-msgpack-parser");
+    const httpServer = http.createServer();
+    const server = new Server(httpServer, { parser });
+    server.on("connection", (socket) => socket.on("echo", (payload, ack) => ack(payload)));
+    await new Promise((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
+    const socket = io(`http://127.0.0.1:${httpServer.address().port}`, { forceNew: true, parser, transports: ["websocket"] });
+    const blob = Buffer.from([1, 2, 3]);
+    const answer = await socket.timeout(WAIT_MS).emitWithAck("echo", { n: 1.5, blob, list: [true, null] });
+    assert.equal(answer.n, 1.5);
+    assert.ok(Buffer.from(answer.blob).equals(blob));
+    assert.deepEqual(answer.list, [true, null]);
+    socket.disconnect();
+    await new Promise((resolve) => server.close(() => resolve()));
+  });
+});
+
+describe("polysocket/client refuses bad input with clear errors", () => {
+  it("an invalid URL or transport list", () => {
+    assert.throws(() => io("not a url"), /Invalid URL/);
+    assert.throws(() => io("http://127.0.0.1:1", { transports: ["carrier-pigeon"], forceNew: true }), /transports/);
+  });
+
+  it("reserved event names", () => {
+    const socket = io("http://127.0.0.1:1", { autoConnect: false, forceNew: true });
+    for (const name of ["connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"]) {
+      assert.throws(() => socket.emit(name), new RegExp(`"${name}" is a reserved event name`));
+    }
+  });
+});
+
 describe("socket.io-client's module shape", () => {
   it("is callable and has io, connect, Manager, Socket and protocol", () => {
     assert.equal(typeof clientModule, "function");

@@ -117,3 +117,17 @@ describe("engine and socket events", () => {
     });
   });
 });
+
+describe("bad options get clear errors", () => {
+  it("an adapter that is not polysocket's, and io.adapter() after construction", () => {
+    assert.throws(() => new Server({ adapter: function nodeAdapter() {} }), /"adapter" must come from require\("polysocket\/redis-adapter"\)/);
+    const server = new Server();
+    assert.equal(server.adapter(), undefined);
+    assert.throws(() => server.adapter(() => {}), /pass it as an option/);
+  });
+
+  it("a Redis adapter without an address", () => {
+    const { createAdapter } = require("../redis-adapter");
+    assert.throws(() => createAdapter({}), /pass a Redis URL/);
+  });
+});

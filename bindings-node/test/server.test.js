@@ -115,6 +115,21 @@ describe("polysocket as socket.io's Server", () => {
 });
 
 describe("polysocket's Server lets the process exit once closed", () => {
+  it("and holds nothing before it listens or is attached (as socket.io)", async () => {
+    const { execFile } = require("node:child_process");
+    const script = `
+      const { Server } = require(${JSON.stringify(require.resolve(".."))});
+      const io = new Server({ allowRequest: (req, cb) => cb(null, true) });
+      io.on("connection", () => {});
+      io.of("/admin").use((socket, next) => next());
+      io.engine.on("connection_error", () => {});
+      console.log("built");`;
+    const out = await new Promise((resolve, reject) =>
+      execFile(process.execPath, ["-e", script], { timeout: 2 * WAIT_MS }, (error, stdout) => (error ? reject(error) : resolve(stdout))),
+    );
+    assert.equal(out.trim(), "built");
+  });
+
   it("close() resolves and releases its callbacks", async () => {
     const server = new Server();
     server.listen(0, { host: "127.0.0.1" });
