@@ -66,7 +66,7 @@ export interface SocketReservedEvents {
 export declare class Manager extends EventEmitter {
   constructor(uri: string, opts?: Partial<ManagerOptions & SocketOptions>);
   readonly opts: Partial<ManagerOptions & SocketOptions>;
-  readonly engine: { readonly id: string | undefined };
+  readonly engine: { readonly id: string | undefined; readonly transport: { readonly name: "polling" | "websocket" } | undefined };
   socket(nsp: string, opts?: Partial<SocketOptions>): Socket;
   open(fn?: (err?: Error) => void): this;
   connect(fn?: (err?: Error) => void): this;

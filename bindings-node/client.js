@@ -116,10 +116,11 @@ class Manager extends EventEmitter {
     throw new Error("polysocket/client: pass reconnection options to io(url, opts)");
   }
 
-  /** The Engine.IO connection (its `id`). */
+  /** The Engine.IO connection: its `id` and `transport.name`. */
   get engine() {
-    const id = this._native ? this._native.engineId : undefined;
-    return { id: id ?? undefined };
+    const native = this._native;
+    const name = native ? native.transport : undefined;
+    return { id: (native ? native.engineId : undefined) ?? undefined, transport: name ? { name } : undefined };
   }
 
   /** Closes the connection for good. */

@@ -110,6 +110,18 @@ impl NativeClient {
         self.client.engine_id()
     }
 
+    /// The transport of the current (or last) connection: `polling` or `websocket`.
+    #[napi(getter)]
+    pub fn transport(&self) -> Option<String> {
+        self.client.transport().map(|t| {
+            match t {
+                polysocket::Transport::Polling => "polling",
+                polysocket::Transport::WebSocket => "websocket",
+            }
+            .to_owned()
+        })
+    }
+
     /// Closes the connection for good and releases the manager callback.
     #[napi]
     pub fn close(&self) {

@@ -80,6 +80,13 @@ describe("polysocket/client against npm socket.io", () => {
       const back = waitFor(socket, "echo");
       socket.emit("echo", new Uint8Array([9, 8]));
       assert.ok(Buffer.from((await back)[0]).equals(Buffer.from([9, 8])));
+      if (transports.length === 1) assert.equal(socket.io.engine.transport.name, transports[0]);
+      else {
+        // polling first, then the upgrade.
+        const deadline = Date.now() + WAIT_MS;
+        while (socket.io.engine.transport.name !== "websocket" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        assert.equal(socket.io.engine.transport.name, "websocket");
+      }
       socket.disconnect();
       assert.equal(socket.connected, false);
     });

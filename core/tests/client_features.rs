@@ -375,3 +375,24 @@ async fn a_client_disconnect_over_polling_reaches_the_server() {
     .await;
     assert_eq!(*reasons.lock().unwrap(), ["client namespace disconnect"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_current_transport_is_reported_and_follows_the_upgrade() {
+    let server = NodeServer::start(&[]).await;
+    let polling = client::connect(&server.url("/"), options(&[Transport::Polling])).unwrap();
+    connect_now(&polling).await.unwrap();
+    assert_eq!(polling.client().transport(), Some(Transport::Polling));
+    polling.client().close();
+
+    let upgrading = client::connect(
+        &server.url("/"),
+        options(&[Transport::Polling, Transport::WebSocket]),
+    )
+    .unwrap();
+    connect_now(&upgrading).await.unwrap();
+    until("the upgrade to WebSocket", || {
+        upgrading.client().transport() == Some(Transport::WebSocket)
+    })
+    .await;
+    upgrading.client().close();
+}

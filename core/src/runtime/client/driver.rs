@@ -310,6 +310,7 @@ impl Driver {
                     .and_then(|e| e.sid().map(str::to_owned));
                 if let Some(shared) = self.shared.upgrade() {
                     *lock(&shared.engine_id) = sid;
+                    *lock(&shared.transport) = self.engine.as_ref().map(|e| e.transport());
                 }
                 // An `auth` function is asked again for every (re)connection.
                 if let Some(shared) = self.shared.upgrade()
@@ -367,6 +368,9 @@ impl Driver {
                 }
                 if let Some(ws) = self.probe.take() {
                     self.link = Link::WebSocket(Box::new(ws));
+                }
+                if let Some(shared) = self.shared.upgrade() {
+                    *lock(&shared.transport) = Some(Transport::WebSocket);
                 }
                 self.flush().await;
             }

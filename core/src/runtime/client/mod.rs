@@ -206,6 +206,8 @@ struct Shared {
     namespaces: Mutex<HashSet<String>>,
     /// The Engine.IO session id of the current connection.
     engine_id: Mutex<Option<String>>,
+    /// The transport of the current (or last) connection.
+    transport: Mutex<Option<crate::proto::engineio::Transport>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -285,6 +287,7 @@ impl Client {
             manager_handlers: Mutex::new(Vec::new()),
             namespaces: Mutex::new(HashSet::new()),
             engine_id: Mutex::new(None),
+            transport: Mutex::new(None),
         });
         tokio::spawn(driver::run(
             Arc::downgrade(&shared),
@@ -322,6 +325,12 @@ impl Client {
     /// (`socket.io.engine.id`).
     pub fn engine_id(&self) -> Option<String> {
         lock(&self.shared.engine_id).clone()
+    }
+
+    /// The transport of the current (or last) connection, after an upgrade WebSocket
+    /// (`socket.io.engine.transport.name`).
+    pub fn transport(&self) -> Option<crate::proto::engineio::Transport> {
+        *lock(&self.shared.transport)
     }
 
     /// Whether two handles share one connection.
