@@ -7,7 +7,7 @@
 //! gave more echo acks per second but cost latency-bound loads, such as a broadcast to a
 //! thousand sockets per event, two thirds of their throughput.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use napi_derive::napi;
@@ -46,6 +46,8 @@ pub(crate) struct Dispatcher {
     queue: Mutex<Vec<SocketNotice>>,
     signal: Callback<u32>,
     signalled: AtomicBool,
+    /// How many notices the last drain took.
+    last_batch: AtomicUsize,
     next_key: AtomicU32,
 }
 
@@ -55,6 +57,7 @@ impl Dispatcher {
             queue: Mutex::new(Vec::new()),
             signal: Callback::empty(),
             signalled: AtomicBool::new(false),
+            last_batch: AtomicUsize::new(0),
             next_key: AtomicU32::new(1),
         })
     }
@@ -81,21 +84,37 @@ impl Dispatcher {
         self.signal.release();
     }
 
-    /// Queues `notice`; the first notice of a batch wakes JavaScript.
-    pub(crate) fn push(&self, notice: SocketNotice) {
+    /// Queues `notice`; the first notice of a batch wakes JavaScript: at once when the last
+    /// batch was a single notice (a latency-bound load), after the engine's other ready
+    /// tasks had a turn when it held several (a throughput-bound load, where gathering more
+    /// per wake-up pays).
+    pub(crate) fn push(self: &Arc<Self>, notice: SocketNotice) {
         lock(&self.queue).push(notice);
-        if !self.signalled.swap(true, Ordering::AcqRel) {
-            // JavaScript takes everything queued until it drains: while Node is busy, the
-            // notices of many sockets gather behind this one wake-up.
-            let waiting = lock(&self.queue).len();
-            self.signal.call(u32::try_from(waiting).unwrap_or(u32::MAX));
+        if self.signalled.swap(true, Ordering::AcqRel) {
+            return;
         }
+        if self.last_batch.load(Ordering::Relaxed) < 2 {
+            self.wake();
+            return;
+        }
+        let dispatcher = self.clone();
+        napi::bindgen_prelude::spawn(async move {
+            tokio::task::yield_now().await;
+            dispatcher.wake();
+        });
+    }
+
+    fn wake(&self) {
+        let waiting = lock(&self.queue).len();
+        self.signal.call(u32::try_from(waiting).unwrap_or(u32::MAX));
     }
 
     /// Takes every queued notice, oldest first.
     pub(crate) fn drain(&self) -> Vec<SocketNotice> {
         // Cleared before taking: a notice queued from now on schedules its own wake-up.
         self.signalled.store(false, Ordering::Release);
-        std::mem::take(&mut *lock(&self.queue))
+        let batch = std::mem::take(&mut *lock(&self.queue));
+        self.last_batch.store(batch.len(), Ordering::Relaxed);
+        batch
     }
 }

@@ -36,6 +36,10 @@ pub(crate) struct RequestInfo {
     pub(crate) secure: bool,
 }
 
+/// How many packets may wait for the connection's task while a volatile packet still
+/// counts as deliverable right away (see [`Conn::send_frames_volatile`]).
+const VOLATILE_SLACK: usize = 4;
+
 /// How an emit is delivered: socket.io's `volatile` and `compress` flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct SendFlags {
@@ -263,14 +267,20 @@ impl Conn {
     }
 
     /// Queues encoded frames only when the transport can take them right away (socket.io's
-    /// volatile packets): nothing is waiting to be written and no upgrade is under way.
-    /// Returns whether they were queued.
+    /// volatile packets): at most [`VOLATILE_SLACK`] packets are waiting to be written and
+    /// no upgrade is under way. Returns whether they were queued.
+    ///
+    /// socket.io drops a volatile packet only while its transport is in the middle of a
+    /// write; its writes are synchronous, so a packet emitted just before is already out.
+    /// Here the connection's task writes, maybe a moment later on another thread: a few
+    /// packets still waiting for it (such as the one emitted just before) do not make the
+    /// transport busy. A client that does not read keeps far more than that queued.
     ///
     /// For long-polling, socket.io also requires a GET to be pending. A client re-polls as
     /// soon as a response arrives, but its next GET and a POST sent meanwhile travel on two
-    /// connections, which a multi-threaded server may handle in either order; an empty
-    /// queue is what the client can count on instead (what it has not received yet is
-    /// nothing but this packet).
+    /// connections, which a multi-threaded server may handle in either order; a short
+    /// queue is what the client can count on instead (what it has not received yet is a
+    /// handful of packets at most).
     pub(crate) fn send_frames_volatile(
         self: &Arc<Self>,
         frames: &Frames,
@@ -278,7 +288,7 @@ impl Conn {
     ) -> Result<bool, EmitError> {
         let queued = {
             let mut state = self.lock();
-            let writable = state.engine.queued() == 0 && !state.engine.is_upgrading();
+            let writable = state.engine.queued() <= VOLATILE_SLACK && !state.engine.is_upgrading();
             if state.engine.is_closed() {
                 return Err(EmitError::Closed);
             }
