@@ -193,11 +193,19 @@ class Socket extends EventEmitter {
     return this._native ? this._native.recovered : false;
   }
 
-  /** Sends the current `auth` (object, or function called with a callback) to the engine. */
-  _refreshAuth() {
-    const set = (data) => this.io._client().setAuth(JSON.stringify(data ?? null));
-    if (typeof this.auth === "function") this.auth(set);
-    else if (this.auth !== undefined) set(this.auth);
+  /** Sends this socket's current `auth` (object, or function called with a callback) to
+   * the engine, for its next connections. */
+  _refreshAuth(then = () => {}) {
+    const set = (data) => this._socket().setAuth(JSON.stringify(data ?? null));
+    if (typeof this.auth === "function") {
+      this.auth((data) => {
+        set(data);
+        then();
+      });
+    } else {
+      if (this.auth !== undefined) set(this.auth);
+      then();
+    }
   }
 
   /** Connects (again): socket.io-client's `connect()` / `open()`. */
@@ -208,8 +216,8 @@ class Socket extends EventEmitter {
     this._active = true;
     this.io._activate(this);
     socket.listen((notice) => this._onNotice(notice));
-    this._refreshAuth();
-    socket.connect();
+    // As socket.io-client: an `auth` function answers before the CONNECT goes out.
+    this._refreshAuth(() => socket.connect());
     return this;
   }
 

@@ -11,7 +11,7 @@ use napi::bindgen_prelude::Result;
 use napi::{Error, Status};
 use napi_derive::napi;
 use polysocket::client::{
-    AuthFn, Client, ClientAck, ClientError, ClientOptions, ClientSocket, ManagerNotice,
+    Client, ClientAck, ClientError, ClientOptions, ClientSocket, ManagerNotice,
 };
 use polysocket::{Parser, Value};
 
@@ -51,7 +51,6 @@ pub struct ManagerEvent {
 #[napi]
 pub struct NativeClient {
     client: Client,
-    auth: Arc<Mutex<Value>>,
     manager_events: Callback<ManagerEvent>,
 }
 
@@ -62,10 +61,7 @@ impl NativeClient {
     #[napi(constructor)]
     pub fn new(url: String, options_json: String) -> Result<NativeClient> {
         let options: serde_json::Value = serde_json::from_str(&options_json).map_err(invalid)?;
-        let auth = Arc::new(Mutex::new(Value::Null));
-        let mut config = client_options(&options)?;
-        let current = auth.clone();
-        config.auth_fn = Some(AuthFn::new(move || lock(&current).clone()));
+        let config = client_options(&options)?;
         let (client, _) =
             napi::bindgen_prelude::within_runtime_if_available(|| Client::new(&url, config))
                 .map_err(|e| invalid(e.to_string()))?;
@@ -74,7 +70,6 @@ impl NativeClient {
         client.on_manager_event(move |notice| sink.call(manager_event(notice)));
         Ok(NativeClient {
             client,
-            auth,
             manager_events,
         })
     }
@@ -83,13 +78,6 @@ impl NativeClient {
     #[napi]
     pub fn socket(&self, nsp: String) -> NativeClientSocket {
         NativeClientSocket::new(self.client.socket(&nsp))
-    }
-
-    /// Sets the CONNECT payload (`auth`, as JSON) of the next (re)connections.
-    #[napi]
-    pub fn set_auth(&self, auth_json: String) -> Result<()> {
-        *lock(&self.auth) = Value::from_json_str(&auth_json).map_err(invalid)?;
-        Ok(())
     }
 
     /// Calls `callback` with the manager's events (replacing an earlier callback).
@@ -226,6 +214,14 @@ impl NativeClientSocket {
     #[napi]
     pub fn release(&self) {
         self.notices.release();
+    }
+
+    /// Sets this socket's CONNECT payload (`auth`, as JSON) for its next connections.
+    #[napi]
+    pub fn set_auth(&self, auth_json: String) -> Result<()> {
+        self.socket
+            .set_auth(Value::from_json_str(&auth_json).map_err(invalid)?);
+        Ok(())
     }
 
     /// Connects (again).

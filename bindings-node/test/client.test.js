@@ -124,6 +124,18 @@ describe("polysocket/client against npm socket.io", () => {
     admin.disconnect();
   });
 
+  it("sockets sharing a connection send their own auth (an object, or a function answering later)", async () => {
+    const manager = new Manager(peer.url, { transports: ["websocket"], reconnection: false });
+    const main = manager.socket("/", { auth: { token: "main" } });
+    const admin = manager.socket("/admin", { auth: (cb) => setTimeout(() => cb({ token: "admin" }), 20) });
+    sockets.push(main, admin);
+    const [[mainWelcome], [adminWelcome]] = await Promise.all([waitFor(main, "welcome"), waitFor(admin, "welcome")]);
+    assert.deepEqual(mainWelcome.auth, { token: "main" });
+    assert.deepEqual(adminWelcome.auth, { token: "admin" });
+    main.disconnect();
+    admin.disconnect();
+  });
+
   it("catch-all listeners both ways, and reserved names refused", async () => {
     const socket = connect("/", { transports: ["websocket"] });
     const incoming = [];

@@ -396,3 +396,59 @@ async fn the_current_transport_is_reported_and_follows_the_upgrade() {
     .await;
     upgrading.client().close();
 }
+
+/// socket.io-client's `auth` belongs to each socket: two namespaces on one connection send
+/// their own, on the first connection and again after a reconnection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sockets_sharing_a_connection_send_their_own_auth_and_keep_it_on_reconnect() {
+    let io = polysocket::Server::new();
+    let seen: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
+    for nsp in ["/", "/admin"] {
+        let sink = seen.clone();
+        io.of(nsp).on_connection(move |socket| {
+            sink.lock()
+                .unwrap()
+                .push((socket.ns().to_owned(), socket.handshake().auth().clone()));
+        });
+    }
+    let addr = io.listen("127.0.0.1:0").await.unwrap();
+    let mut opts = options(&[Transport::WebSocket]);
+    opts.manager.reconnection_delay = Duration::from_millis(50);
+    opts.manager.reconnection_delay_max = Duration::from_millis(100);
+    let main = client::connect(&format!("http://{addr}/"), opts.clone()).unwrap();
+    let admin = client::connect(&format!("http://{addr}/admin"), opts).unwrap();
+    assert!(main.client().same_connection(admin.client()));
+    main.set_auth(json(r#"{"token":"main"}"#));
+    admin.set_auth(json(r#"{"token":"admin"}"#));
+    connect_now(&main).await.unwrap();
+    connect_now(&admin).await.unwrap();
+    let expected = |n: usize| {
+        let mut all = Vec::new();
+        for _ in 0..n {
+            all.push(("/".to_owned(), json(r#"{"token":"main"}"#)));
+            all.push(("/admin".to_owned(), json(r#"{"token":"admin"}"#)));
+        }
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    };
+    let sorted = |seen: &Arc<Mutex<Vec<(String, Value)>>>| {
+        let mut all = seen.lock().unwrap().clone();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    };
+    until("both namespaces connected", || {
+        seen.lock().unwrap().len() == 2
+    })
+    .await;
+    assert_eq!(sorted(&seen), expected(1));
+
+    // The server closes the connection: both sockets reconnect, each with its own auth.
+    let server_socket = io.of("/").sockets().into_iter().next().unwrap();
+    server_socket.conn().close();
+    until("both namespaces reconnected", || {
+        seen.lock().unwrap().len() == 4
+    })
+    .await;
+    assert_eq!(sorted(&seen), expected(2));
+    main.client().close();
+}

@@ -103,7 +103,12 @@ pub(super) async fn run(
 }
 
 /// The CONNECT payload: the `auth` function's answer, or the static `auth`.
-fn current_auth(shared: &Shared) -> Value {
+/// The CONNECT payload of `nsp`: its socket's own (`set_auth`), else the client's `auth`
+/// function or object.
+fn current_auth(shared: &Shared, nsp: &str) -> Value {
+    if let Some(auth) = lock(&shared.socket_auth).get(nsp) {
+        return auth.clone();
+    }
     match &shared.options.auth_fn {
         Some(auth) => (auth.0)(),
         None => shared.options.auth.clone(),
@@ -156,7 +161,7 @@ impl Driver {
                 // connection is open, otherwise once it opens.
                 let auth = match self.shared.upgrade() {
                     Some(shared) if shared.options.auth_fn.is_none() || self.manager.is_open() => {
-                        current_auth(&shared)
+                        current_auth(&shared, &nsp)
                     }
                     _ => Value::Null,
                 };
@@ -164,6 +169,7 @@ impl Driver {
                 self.manager.connect(&nsp, auth, now);
             }
             Command::Disconnect { nsp } => self.manager.disconnect(&nsp),
+            Command::SetAuth { nsp, auth } => self.manager.set_auth(&nsp, auth),
             Command::Emit {
                 nsp,
                 event,
@@ -318,7 +324,8 @@ impl Driver {
                 {
                     let names: Vec<String> = lock(&shared.status).keys().cloned().collect();
                     for nsp in names {
-                        self.manager.set_auth(&nsp, current_auth(&shared));
+                        let auth = current_auth(&shared, &nsp);
+                        self.manager.set_auth(&nsp, auth);
                     }
                 }
                 self.manager.engine_opened(now);

@@ -182,6 +182,10 @@ enum Command {
         id: u64,
         args: Vec<Value>,
     },
+    SetAuth {
+        nsp: String,
+        auth: Value,
+    },
     Close,
 }
 
@@ -208,6 +212,9 @@ struct Shared {
     engine_id: Mutex<Option<String>>,
     /// The transport of the current (or last) connection.
     transport: Mutex<Option<crate::proto::engineio::Transport>>,
+    /// Per-namespace CONNECT payloads set with [`ClientSocket::set_auth`], in place of the
+    /// client's `auth` option for those namespaces.
+    socket_auth: Mutex<HashMap<String, Value>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -288,6 +295,7 @@ impl Client {
             namespaces: Mutex::new(HashSet::new()),
             engine_id: Mutex::new(None),
             transport: Mutex::new(None),
+            socket_auth: Mutex::new(HashMap::new()),
         });
         tokio::spawn(driver::run(
             Arc::downgrade(&shared),
@@ -399,6 +407,17 @@ impl ClientSocket {
     pub fn connect(&self) {
         let _ = self.client.shared.commands.send(Command::Connect {
             nsp: self.nsp.clone(),
+        });
+    }
+
+    /// Sets the CONNECT payload of this namespace's socket for its next connections
+    /// (socket.io-client's per-socket `auth`), in place of the client's `auth` option: sockets
+    /// sharing a connection can each send their own.
+    pub fn set_auth(&self, auth: Value) {
+        lock(&self.client.shared.socket_auth).insert(self.nsp.clone(), auth.clone());
+        let _ = self.client.shared.commands.send(Command::SetAuth {
+            nsp: self.nsp.clone(),
+            auth,
         });
     }
 
