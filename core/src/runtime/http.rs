@@ -319,16 +319,27 @@ where
         websocket::accepts_permessage_deflate(offers.iter().filter_map(|v| v.to_str().ok()))
             .then_some(deflate.threshold)
     });
-    let settings = ws::WsSettings {
-        max_payload: usize::try_from(server.config.max_http_buffer_size).unwrap_or(usize::MAX),
-        deflate_threshold,
-    };
-    let upgrade = hyper::upgrade::on(req);
-    tokio::spawn(async move {
-        if let Ok(upgraded) = upgrade.await {
-            then(ws::from_upgraded(upgraded, settings)).await;
+    let max_payload = usize::try_from(server.config.max_http_buffer_size).unwrap_or(usize::MAX);
+    // A WebSocket carried by another server (`Server::accept_websocket`): that server does
+    // the handshake and the framing (and any compression), and passes whole messages.
+    let carried = req.extensions_mut().remove::<ws::LinkSlot>();
+    let deflate_threshold = deflate_threshold.filter(|_| carried.is_none());
+    if let Some(slot) = carried {
+        if let Some(socket) = slot.take(max_payload) {
+            tokio::spawn(then(socket));
         }
-    });
+    } else {
+        let settings = ws::WsSettings {
+            max_payload,
+            deflate_threshold,
+        };
+        let upgrade = hyper::upgrade::on(req);
+        tokio::spawn(async move {
+            if let Ok(upgraded) = upgrade.await {
+                then(ws::from_upgraded(upgraded, settings)).await;
+            }
+        });
+    }
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let headers = response.headers_mut();

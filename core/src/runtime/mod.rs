@@ -48,6 +48,7 @@ pub use remote::RemoteSocket;
 pub use server::{EngineHandler, EngineSocket, Fallback, Server};
 pub use socket::{DisconnectReason, EmitError, Handshake, ListenerId, Socket};
 pub use typed::EventSpec;
+pub use ws::{LinkClosed, WebSocketLink, WebSocketSender, WsMessage};
 
 pub use crate::proto::engineio::Transport;
 pub use crate::proto::socketio::Parser;

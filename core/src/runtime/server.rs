@@ -27,7 +27,7 @@ use super::namespace::{ConnectError, Namespace, read, write};
 use super::parent::{Matcher, ParentNamespace};
 use super::remote::RemoteSocket;
 use super::socket::{EmitError, Socket};
-use super::ws::WsStream;
+use super::ws::{WebSocketLink, WsStream};
 use crate::proto::engineio::{CloseReason, Packet, Transport};
 use crate::proto::rooms::Room;
 use crate::proto::value::Value;
@@ -508,6 +508,27 @@ impl Server {
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         super::http::handle(self.inner.clone(), req, peer).await
+    }
+
+    /// Answers a WebSocket request that another server received and carries itself, as
+    /// whole messages (an ASGI server such as uvicorn, aiohttp, …). `req` is the upgrade
+    /// request as it came (method, path and query, headers).
+    ///
+    /// A `101 Switching Protocols` answer comes with the [`WebSocketLink`] to pump: the host
+    /// completes the handshake its own way (e.g. ASGI's `websocket.accept`), then forwards
+    /// messages both ways. Any other answer (unknown session, refused by `allowRequest`, …)
+    /// comes alone, to be sent instead of accepting the socket.
+    pub async fn accept_websocket(
+        &self,
+        mut req: Request<Full<Bytes>>,
+        peer: Option<SocketAddr>,
+    ) -> (Response<Full<Bytes>>, Option<WebSocketLink>) {
+        let (link, slot) = super::ws::link_pair();
+        req.extensions_mut().insert(slot.clone());
+        let response = super::http::handle(self.inner.clone(), req, peer).await;
+        let taken = slot.0.lock().unwrap_or_else(|p| p.into_inner()).is_none();
+        let accepted = response.status() == http::StatusCode::SWITCHING_PROTOCOLS && taken;
+        (response, accepted.then_some(link))
     }
 
     /// Serves one TCP connection taken over from another HTTP server, whose first bytes

@@ -1,10 +1,16 @@
 //! The WebSocket transport: our own codec ([`crate::proto::websocket`]) over the upgraded
-//! TCP stream, with optional permessage-deflate.
+//! TCP stream, with optional permessage-deflate; or whole messages exchanged with another
+//! server that owns the socket (an ASGI or aiohttp app), see [`WebSocketLink`].
 //!
 //! An idle connection holds no buffer: reads wait for readiness before taking one, and a
 //! drained read buffer is given back.
 
 mod deflate;
+mod link;
+
+pub(crate) use link::pair as link_pair;
+pub(crate) use link::{ChannelWs, LinkSlot};
+pub use link::{LinkClosed, WebSocketLink, WebSocketSender, WsMessage};
 
 use std::io;
 use std::pin::Pin;
@@ -37,9 +43,19 @@ pub(crate) struct WsSettings {
     pub(crate) deflate_threshold: Option<usize>,
 }
 
-/// A server-side WebSocket.
+/// A server-side WebSocket: framed by us over a byte stream, or carried as whole messages
+/// by another server.
 #[derive(Debug)]
-pub(crate) struct WsStream {
+pub(crate) enum WsStream {
+    /// Our codec over the connection's bytes.
+    Framed(FramedWs),
+    /// Messages exchanged with the server that owns the socket.
+    Channel(ChannelWs),
+}
+
+/// A WebSocket framed by our codec.
+#[derive(Debug)]
+pub(crate) struct FramedWs {
     io: WsIo,
     read: BytesMut,
     reader: MessageReader,
@@ -126,7 +142,7 @@ pub(crate) fn from_upgraded(upgraded: Upgraded, settings: WsSettings) -> WsStrea
         ),
         Err(upgraded) => (WsIo::Upgraded(TokioIo::new(upgraded)), BytesMut::new()),
     };
-    WsStream {
+    WsStream::Framed(FramedWs {
         io,
         read,
         reader: MessageReader::new(
@@ -137,10 +153,10 @@ pub(crate) fn from_upgraded(upgraded: Upgraded, settings: WsSettings) -> WsStrea
         settings,
         control: Vec::new(),
         close_sent: false,
-    }
+    })
 }
 
-impl WsStream {
+impl FramedWs {
     /// Reads more bytes into the read buffer; `Ok(0)` at end of stream. Cancel-safe.
     async fn fill(&mut self) -> io::Result<usize> {
         let wanted = self.reader.bytes_wanted(&self.read).max(READ_CHUNK);
@@ -286,13 +302,14 @@ impl WsStream {
 }
 
 /// How long a closing handshake may take before the socket is dropped anyway.
-const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+pub(crate) const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Reads the next data message, or why the socket can no longer be read. Never completes
 /// when there is no socket.
 pub(crate) async fn next_packet(ws: Option<&mut WsStream>) -> Result<Packet, CloseReason> {
     match ws {
-        Some(ws) => ws.next_message().await,
+        Some(WsStream::Framed(ws)) => ws.next_message().await,
+        Some(WsStream::Channel(ws)) => ws.next_message().await,
         None => std::future::pending().await,
     }
 }
@@ -301,6 +318,13 @@ pub(crate) async fn next_packet(ws: Option<&mut WsStream>) -> Result<Packet, Clo
 /// gathered into writes of up to 16 KiB (the driver splits a batch after a CONNECT reply;
 /// see `driver::CONNECT_REPLY_GAP`).
 pub(crate) async fn write_all(ws: &mut WsStream, packets: Vec<(Packet, bool)>) -> io::Result<()> {
+    match ws {
+        WsStream::Framed(ws) => write_framed(ws, packets).await,
+        WsStream::Channel(ws) => ws.write_all(packets).await,
+    }
+}
+
+async fn write_framed(ws: &mut FramedWs, packets: Vec<(Packet, bool)>) -> io::Result<()> {
     let mut out = std::mem::take(&mut ws.control);
     // As engine.io, a server-side close over WebSocket is the close frame alone (the `1`
     // packet is for long-polling): python-socketio reports the two differently.
@@ -322,12 +346,18 @@ pub(crate) async fn write_all(ws: &mut WsStream, packets: Vec<(Packet, bool)>) -
 
 /// Sends a close frame, giving the peer one second to take it, then drops the socket.
 pub(crate) async fn close(ws: Option<WsStream>) {
-    if let Some(mut ws) = ws {
-        ws.queue_close(None);
-        let _ = tokio::time::timeout(CLOSE_WAIT, async {
-            ws.flush_control().await?;
-            ws.io.shutdown().await
-        })
-        .await;
+    match ws {
+        Some(WsStream::Framed(ws)) => close_framed(ws).await,
+        Some(WsStream::Channel(mut ws)) => ws.close(close_code::NORMAL).await,
+        None => {}
     }
+}
+
+async fn close_framed(mut ws: FramedWs) {
+    ws.queue_close(None);
+    let _ = tokio::time::timeout(CLOSE_WAIT, async {
+        ws.flush_control().await?;
+        ws.io.shutdown().await
+    })
+    .await;
 }
