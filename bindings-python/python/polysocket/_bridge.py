@@ -1,0 +1,91 @@
+"""The asyncio side of a native object's notice queue.
+
+The engine runs on its own threads and never takes the GIL to call Python. It queues what
+happens and writes a byte to a socket pair; the loop watches the reading end and takes the
+whole queue at once. Calls that answer later (acknowledgements, HTTP answers, listening)
+are numbered here and end with a ``("done", call, ok, value)`` notice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any, Callable
+
+
+class CallFailed(Exception):
+    """A native call ended with an error message."""
+
+
+class Bridge:
+    """Pumps one native object's notices into the running asyncio loop."""
+
+    def __init__(self, native: Any, on_notice: Callable[[tuple[Any, ...]], None]) -> None:
+        self._native = native
+        self._on_notice = on_notice
+        self._fd: int = native.wake_fd()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._calls: dict[int, asyncio.Future[Any]] = {}
+        self._next_call = 1
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The loop the notices go to (bound on first use)."""
+        return self.bind()
+
+    def bind(self) -> asyncio.AbstractEventLoop:
+        """Delivers notices to the running loop from now on."""
+        loop = asyncio.get_running_loop()
+        if self._loop is loop:
+            return loop
+        if self._loop is not None and not self._loop.is_closed():
+            try:
+                self._loop.remove_reader(self._fd)
+            except (RuntimeError, ValueError):
+                pass
+        self._loop = loop
+        loop.add_reader(self._fd, self._wake)
+        return loop
+
+    def unbind(self) -> None:
+        """Stops watching the queue."""
+        if self._loop is not None and not self._loop.is_closed():
+            try:
+                self._loop.remove_reader(self._fd)
+            except (RuntimeError, ValueError):
+                pass
+        self._loop = None
+
+    def open_call(self) -> tuple[int, asyncio.Future[Any]]:
+        """A numbered call for the engine to end, and the future it resolves."""
+        loop = self.bind()
+        call = self._next_call
+        self._next_call += 1
+        future: asyncio.Future[Any] = loop.create_future()
+        self._calls[call] = future
+        return call, future
+
+    def drop_call(self, call: int) -> None:
+        """Forgets a call the engine will not end."""
+        self._calls.pop(call, None)
+
+    def _wake(self) -> None:
+        try:
+            os.read(self._fd, 4096)
+        except (BlockingIOError, InterruptedError):
+            pass
+        self.pump()
+
+    def pump(self) -> None:
+        """Handles every waiting notice now."""
+        for notice in self._native.drain():
+            if notice[0] == "done":
+                future = self._calls.pop(notice[1], None)
+                if future is None or future.done():
+                    continue
+                if notice[2]:
+                    future.set_result(notice[3])
+                else:
+                    future.set_exception(CallFailed(notice[3]))
+            else:
+                self._on_notice(notice)
