@@ -48,6 +48,11 @@ stage "interop suites against the Node binding running the socket.io contract ap
   env POLYSOCKET_INTEROP_SERVER="$PWD/bindings-node/support/interop-server" bash -c '
     timeout 900 node --test --test-concurrency=2 $(ls tests/interop/node/*.test.js | grep -v -e cluster -e backpressure) &&
     .venv/bin/python -m pytest -q tests/interop/python -k "not test_msgpack_disconnect_packet_with_nil_data"'
+# maturin wheel → fresh venv; the binding's pytest suite (python-socketio and npm
+# socket.io-client as peers, three ways of serving), mypy, and the FastAPI chat example on
+# python-socketio and then with its import changed to polysocket.
+stage "Python binding (maturin wheel, pytest, mypy, FastAPI example as a drop-in)" \
+  timeout 1200 scripts/python-binding.sh
 stage "chat page in headless Chromium" \
   env CHAT_SERVER_CMD="$PWD/target/release/chat" node --test examples/chat/test/
 if [ -x core/fuzz/run-smoke.sh ]; then

@@ -111,3 +111,9 @@ async def server(request: pytest.FixtureRequest) -> AsyncIterator[Running]:
 @pytest.fixture(params=[["websocket"], ["polling"], None], ids=["websocket", "polling", "upgrade"])
 def transports(request: pytest.FixtureRequest) -> list[str] | None:
     return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture(params=[m for m in MODES if m.startswith("polysocket")])
+async def polysocket_server(request: pytest.FixtureRequest) -> AsyncIterator[Running]:
+    async with serve(request.param, max_http_buffer_size=10_000) as running:
+        yield running
