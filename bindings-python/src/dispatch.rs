@@ -38,6 +38,25 @@ pub(crate) enum Notice {
     },
     /// Call `call` (numbered by Python) ended.
     Done { call: u64, outcome: Outcome },
+    /// A client's namespace connected, with its sid.
+    ClientConnect { nsp: String, sid: String },
+    /// A client's namespace was refused.
+    ClientConnectError {
+        nsp: String,
+        message: String,
+        data: Option<Value>,
+    },
+    /// A client's namespace disconnected.
+    ClientDisconnect { nsp: String, reason: &'static str },
+    /// An event from the server.
+    ClientEvent {
+        nsp: String,
+        name: String,
+        args: Vec<Value>,
+        ack: Option<polysocket::client::ClientAck>,
+    },
+    /// A client's connection changed (socket.io-client's manager events).
+    ClientManager { kind: &'static str, detail: String },
 }
 
 /// How a call ended.
@@ -200,6 +219,62 @@ fn notice_to_py<'py>(
                 PyString::new(py, &nsp).into_any(),
                 PyString::new(py, &sid).into_any(),
                 PyString::new(py, reason).into_any(),
+            ],
+        ),
+        Notice::ClientConnect { nsp, sid } => PyTuple::new(
+            py,
+            [
+                PyString::new(py, "c_connect").into_any(),
+                PyString::new(py, &nsp).into_any(),
+                PyString::new(py, &sid).into_any(),
+            ],
+        ),
+        Notice::ClientConnectError { nsp, message, data } => PyTuple::new(
+            py,
+            [
+                PyString::new(py, "c_error").into_any(),
+                PyString::new(py, &nsp).into_any(),
+                to_py(
+                    py,
+                    &crate::client::connect_error_value(&message, data.as_ref()),
+                )?,
+            ],
+        ),
+        Notice::ClientDisconnect { nsp, reason } => PyTuple::new(
+            py,
+            [
+                PyString::new(py, "c_disconnect").into_any(),
+                PyString::new(py, &nsp).into_any(),
+                PyString::new(py, reason).into_any(),
+            ],
+        ),
+        Notice::ClientEvent {
+            nsp,
+            name,
+            args,
+            ack,
+        } => PyTuple::new(
+            py,
+            [
+                PyString::new(py, "c_event").into_any(),
+                PyString::new(py, &nsp).into_any(),
+                PyString::new(py, &name).into_any(),
+                list_of(py, &args)?.into_any(),
+                match ack {
+                    Some(ack) => {
+                        Bound::new(py, crate::client::NativeClientAck(Mutex::new(Some(ack))))?
+                            .into_any()
+                    }
+                    None => none(),
+                },
+            ],
+        ),
+        Notice::ClientManager { kind, detail } => PyTuple::new(
+            py,
+            [
+                PyString::new(py, "c_manager").into_any(),
+                PyString::new(py, kind).into_any(),
+                PyString::new(py, &detail).into_any(),
             ],
         ),
         Notice::Done { call, outcome } => {

@@ -8,6 +8,7 @@
 //! and a byte on a socket pair wakes the asyncio loop, which takes the whole queue with
 //! `drain()` and converts it to Python objects on its own thread.
 
+mod client;
 mod convert;
 mod dispatch;
 mod link;
@@ -48,5 +49,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<server::NativeServer>()?;
     m.add_class::<dispatch::NativeAck>()?;
     m.add_class::<link::NativeLink>()?;
+    m.add_class::<client::NativeClient>()?;
+    m.add_class::<client::NativeClientAck>()?;
     Ok(())
 }

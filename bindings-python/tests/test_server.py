@@ -10,16 +10,29 @@ from typing import Any
 import pytest
 import socketio as python_socketio
 
+import polysocket
 from conftest import Running
 
 WAIT = 3.0
+
+#: The client library under test: python-socketio's AsyncClient or polysocket's.
+CLIENT_MODULES = {"python-socketio-client": python_socketio, "polysocket-client": polysocket}
+client_module: Any = python_socketio
+
+
+@pytest.fixture(autouse=True, params=list(CLIENT_MODULES))
+def client_library(request: pytest.FixtureRequest) -> Any:
+    global client_module
+    client_module = CLIENT_MODULES[request.param]
+    yield client_module
+    client_module = python_socketio
 
 
 class Client:
     """A python-socketio client that records the events it receives."""
 
     def __init__(self, namespaces: list[str] | None = None, answer_questions: bool = True) -> None:
-        self.sio = python_socketio.AsyncClient(reconnection=False)
+        self.sio = client_module.AsyncClient(reconnection=False)
         self.events: asyncio.Queue[tuple[str, str, tuple[Any, ...]]] = asyncio.Queue()
         self.disconnects: asyncio.Queue[str] = asyncio.Queue()
         for namespace in namespaces or ["/"]:
@@ -122,7 +135,7 @@ async def test_connect_handlers_refuse_with_message_and_data(server: Running) ->
         client = Client()
         errors: list[Any] = []
         client.sio.on("connect_error", lambda error: errors.append(error))
-        with pytest.raises(python_socketio.exceptions.ConnectionError):
+        with pytest.raises(client_module.exceptions.ConnectionError):
             await client.sio.connect(server.url, auth=auth, wait_timeout=WAIT)
         if data is None:
             assert errors == [{"message": message}]
@@ -194,7 +207,10 @@ async def test_disconnect_reasons(server: Running) -> None:
 
     # A client's own disconnect: python-socketio sees `client disconnect` over polling
     # and `transport close` over a WebSocket (the close arrives before the packet).
-    for transports, reason in ((["polling"], "client disconnect"), (["websocket"], "transport close")):
+    # polysocket's client (as socket.io-client) sends its DISCONNECT before closing, so the
+    # server sees `client disconnect` over both.
+    over_websocket = "transport close" if client_module is python_socketio else "client disconnect"
+    for transports, reason in ((["polling"], "client disconnect"), (["websocket"], over_websocket)):
         client = await connected(server, transports)
         sid = client.sio.get_sid()
         await client.sio.disconnect()
@@ -227,6 +243,6 @@ async def test_namespaces(server: Running) -> None:
     assert (sid, "client disconnect") in server.state["chat_disconnects"]
     # A namespace the server does not serve refuses the connection.
     client = Client(["/nowhere"])
-    with pytest.raises(python_socketio.exceptions.ConnectionError):
+    with pytest.raises(client_module.exceptions.ConnectionError):
         await client.sio.connect(server.url, namespaces=["/nowhere"], wait_timeout=WAIT)
     await client.sio.disconnect()

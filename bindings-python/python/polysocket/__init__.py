@@ -5,6 +5,7 @@ Switch a python-socketio asyncio app with ``import polysocket as socketio``.
 
 from . import exceptions
 from .asgi import ASGIApp
+from .client import AsyncClient, AsyncClientNamespace
 from .namespace import AsyncNamespace
 from .server import AsyncServer
 
@@ -12,6 +13,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ASGIApp",
+    "AsyncClient",
+    "AsyncClientNamespace",
     "AsyncNamespace",
     "AsyncServer",
     "exceptions",
