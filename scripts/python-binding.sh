@@ -5,7 +5,8 @@
 #   3. the binding's pytest suite (python-socketio's AsyncClient and npm socket.io-client
 #      against python-socketio itself and polysocket served three ways) and `mypy --strict`;
 #   4. the FastAPI chat example and its tests, on python-socketio as written, then with
-#      `import socketio` changed to `import polysocket as socketio` in app.py.
+#      `import socketio` changed to `import polysocket as socketio` in app.py, then in the
+#      tests (the client) too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -40,4 +41,10 @@ cp -r examples/python-fastapi-chat "$work/chat-polysocket"
 sed -i 's/^import socketio$/import polysocket as socketio/' "$work/chat-polysocket/app.py"
 grep -q '^import polysocket as socketio$' "$work/chat-polysocket/app.py"
 (cd "$work/chat-polysocket" && "$py" -m pytest -q -p no:cacheprovider)
+
+echo "== FastAPI chat example on polysocket, its tests' client too"
+cp -r examples/python-fastapi-chat "$work/chat-both"
+sed -i 's/^import socketio$/import polysocket as socketio/' "$work/chat-both/app.py" "$work/chat-both/test_chat.py"
+grep -q '^import polysocket as socketio$' "$work/chat-both/test_chat.py"
+(cd "$work/chat-both" && "$py" -m pytest -q -p no:cacheprovider)
 echo "python-binding: all passes ok ($root)"
