@@ -14,6 +14,7 @@ use polysocket::{
     AllowRequest, ConnectError, CookieConfig, Cors, CorsOrigin, DisconnectReason, HttpCompression,
     Parser, SameSite, Server, ServerConfig, Socket, Transport, Value,
 };
+use polysocket::{ClusterAdapter, ClusterOptions, RedisDriver};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
@@ -154,8 +155,11 @@ fn python_reason(reason: DisconnectReason) -> &'static str {
 impl NativeServer {
     /// A server with python-socketio's engine options (see `polysocket/server.py`).
     #[new]
-    fn new(options: &Bound<'_, PyDict>) -> PyResult<NativeServer> {
-        let config = config_from(options)?;
+    fn new(py: Python<'_>, options: &Bound<'_, PyDict>) -> PyResult<NativeServer> {
+        let mut config = config_from(options)?;
+        if let Some(adapter) = options.get_item("adapter")? {
+            config.adapter = Some(redis_adapter(py, &adapter)?);
+        }
         let dispatcher = Dispatcher::new().map_err(engine_error)?;
         let _guard = crate::runtime().enter();
         Ok(NativeServer {
@@ -316,15 +320,10 @@ impl NativeServer {
         }
     }
 
-    /// Takes every socket of `nsp` out of `room`.
+    /// Takes every socket of `nsp` out of `room`, on every server of the cluster.
     fn close_room(&self, nsp: &str, room: &str) {
         let _guard = crate::runtime().enter();
-        self.io
-            .of(nsp)
-            .broadcast()
-            .to(room)
-            .local()
-            .sockets_leave(room);
+        self.io.of(nsp).broadcast().to(room).sockets_leave(room);
     }
 
     /// The rooms of socket `sid` of `nsp` (its own sid included).
@@ -581,6 +580,30 @@ fn config_from(options: &Bound<'_, PyDict>) -> PyResult<ServerConfig> {
         }
     }
     Ok(config)
+}
+
+/// The Redis cluster adapter `AsyncRedisManager` describes: `{"url", "key",
+/// "requests_timeout"}`. Connecting waits (without the GIL) until Redis answers, at most
+/// 10 s; a server that cannot reach its cluster fails to start.
+fn redis_adapter(py: Python<'_>, options: &Bound<'_, PyAny>) -> PyResult<ClusterAdapter> {
+    let url: String = options.get_item("url")?.extract()?;
+    let mut cluster = ClusterOptions::default();
+    if let Ok(key) = options.get_item("key") {
+        cluster.key = key.extract()?;
+    }
+    if let Ok(timeout) = options.get_item("requests_timeout") {
+        cluster.requests_timeout = seconds_of(&timeout, "requests_timeout")?;
+    }
+    let driver = py.detach(|| {
+        crate::runtime().block_on(async {
+            tokio::time::timeout(Duration::from_secs(10), RedisDriver::connect(&url)).await
+        })
+    });
+    let driver = driver
+        .map_err(|_| engine_error(format!("Redis at {url}: timed out")))?
+        .map_err(|e| engine_error(format!("Redis at {url}: {}", e.0)))?;
+    let _guard = crate::runtime().enter();
+    Ok(ClusterAdapter::new(driver, cluster))
 }
 
 /// python-engineio's default origin check: a request with an `Origin` header must come

@@ -7,6 +7,7 @@ from . import exceptions
 from .asgi import ASGIApp
 from .client import AsyncClient, AsyncClientNamespace
 from .namespace import AsyncNamespace
+from .redis_manager import AsyncRedisManager
 from .server import AsyncServer
 
 __version__ = "0.1.0"
@@ -16,6 +17,7 @@ __all__ = [
     "AsyncClient",
     "AsyncClientNamespace",
     "AsyncNamespace",
+    "AsyncRedisManager",
     "AsyncServer",
     "exceptions",
 ]

@@ -131,11 +131,14 @@ class AsyncServer:
         if self._native is None:
             options = dict(self._options)
             options["path"] = path
+            if self.manager is not None:
+                if not hasattr(self.manager, "_adapter_options"):
+                    raise TypeError("client_manager must be a polysocket.AsyncRedisManager")
+                options["adapter"] = self.manager._adapter_options()
+                self.manager._install(self)
             self._native = _native.NativeServer(options)
             self._path = path
             self._bridge = Bridge(self._native, self._on_notice)
-            if self.manager is not None and hasattr(self.manager, "_install"):
-                self.manager._install(self)
             if self.namespaces == "*":
                 self._native.namespace("*")
             else:
