@@ -40,6 +40,7 @@ if [[ ${SKIP_BUILD:-0} != 1 ]]; then
   (cd clients && npm ci --no-audit --no-fund --silent)
 fi
 BIN=$CARGO_TARGET_DIR/release
+PYTHON=${PYTHON:-$BENCH_DIR/../.venv/bin/python}
 NODE_VERSION=$(node --version)
 SIO_VERSION=$(node -p 'require("./servers/node_modules/socket.io/package.json").version')
 
@@ -63,6 +64,15 @@ server_cmd() {
     polysocket-node) echo "env SOCKET_IO_MODULE=$BENCH_DIR/../bindings-node node $BENCH_DIR/servers/node-server.js" ;;
     # The same app on the binding, standalone (`new Server(port)`: the engine owns the port).
     polysocket-node-standalone) echo "env SOCKET_IO_MODULE=$BENCH_DIR/../bindings-node STANDALONE=1 node $BENCH_DIR/servers/node-server.js" ;;
+    # python-socketio's AsyncServer, and the same app with `import polysocket as socketio`
+    # (the Python binding, installed in the repo's .venv: scripts/python-binding.sh or
+    # `maturin develop --release` in bindings-python/), served by aiohttp, by uvicorn, or
+    # (polysocket only) by the engine's own listener.
+    python-socketio-aiohttp) echo "env SOCKETIO_MODULE=socketio SERVING=aiohttp $PYTHON $BENCH_DIR/servers/python-server.py" ;;
+    python-socketio-uvicorn) echo "env SOCKETIO_MODULE=socketio SERVING=uvicorn $PYTHON $BENCH_DIR/servers/python-server.py" ;;
+    polysocket-python) echo "env SOCKETIO_MODULE=polysocket SERVING=serve $PYTHON $BENCH_DIR/servers/python-server.py" ;;
+    polysocket-python-aiohttp) echo "env SOCKETIO_MODULE=polysocket SERVING=aiohttp $PYTHON $BENCH_DIR/servers/python-server.py" ;;
+    polysocket-python-uvicorn) echo "env SOCKETIO_MODULE=polysocket SERVING=uvicorn $PYTHON $BENCH_DIR/servers/python-server.py" ;;
   esac
 }
 
