@@ -6,7 +6,7 @@
 use std::io::Write as _;
 use std::os::fd::AsRawFd as _;
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use polysocket::{AckSender, Socket, Value, WebSocketLink, WsMessage};
@@ -125,6 +125,8 @@ impl HttpAnswer {
 pub(crate) struct Dispatcher {
     queue: Mutex<Vec<Notice>>,
     signalled: AtomicBool,
+    /// How many notices the last drain took.
+    last_batch: AtomicUsize,
     wake_write: UnixStream,
     wake_read: UnixStream,
 }
@@ -137,6 +139,7 @@ impl Dispatcher {
         Ok(Arc::new(Dispatcher {
             queue: Mutex::new(Vec::new()),
             signalled: AtomicBool::new(false),
+            last_batch: AtomicUsize::new(0),
             wake_write,
             wake_read,
         }))
@@ -147,17 +150,35 @@ impl Dispatcher {
         self.wake_read.as_raw_fd()
     }
 
-    /// Queues `notice`; the first of a batch wakes the loop.
-    pub(crate) fn push(&self, notice: Notice) {
+    /// Queues `notice`; the first of a batch wakes the loop: at once when the last batch
+    /// was a single notice (a latency-bound load), after the engine's other ready tasks had
+    /// a turn when it held several (a throughput-bound load, where each wake-up of the
+    /// loop, a context switch when they share a core, should carry more).
+    pub(crate) fn push(self: &Arc<Self>, notice: Notice) {
         lock(&self.queue).push(notice);
-        if !self.signalled.swap(true, Ordering::AcqRel) {
-            // A full socket buffer means the loop has a wake-up waiting already.
-            let _ = (&self.wake_write).write(&[1]);
+        if self.signalled.swap(true, Ordering::AcqRel) {
+            return;
         }
+        if self.last_batch.load(Ordering::Relaxed) < 2
+            || tokio::runtime::Handle::try_current().is_err()
+        {
+            self.wake();
+            return;
+        }
+        let dispatcher = self.clone();
+        tokio::spawn(async move {
+            tokio::task::yield_now().await;
+            dispatcher.wake();
+        });
+    }
+
+    fn wake(&self) {
+        // A full socket buffer means the loop has a wake-up waiting already.
+        let _ = (&self.wake_write).write(&[1]);
     }
 
     /// Ends call `call` with `outcome`.
-    pub(crate) fn done(&self, call: u64, outcome: Outcome) {
+    pub(crate) fn done(self: &Arc<Self>, call: u64, outcome: Outcome) {
         self.push(Notice::Done { call, outcome });
     }
 
@@ -166,6 +187,7 @@ impl Dispatcher {
         // Cleared before taking: a notice queued from now on writes its own wake-up byte.
         self.signalled.store(false, Ordering::Release);
         let batch = std::mem::take(&mut *lock(&self.queue));
+        self.last_batch.store(batch.len(), Ordering::Relaxed);
         let out = PyList::empty(py);
         for notice in batch {
             out.append(notice_to_py(py, notice, self)?)?;

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any, Callable
+from typing import Any, Callable, Coroutine
 
 
 class CallFailed(Exception):
@@ -89,3 +89,52 @@ class Bridge:
                     future.set_exception(CallFailed(notice[3]))
             else:
                 self._on_notice(notice)
+
+
+def run_eagerly(coro: Coroutine[Any, Any, Any], on_error: Callable[[BaseException], None]) -> None:
+    """Runs ``coro`` now, up to its first suspension, and the rest as a task.
+
+    Most handlers finish without waiting for anything (an echo, a room join, an emit);
+    they then cost no task and no extra turn of the loop (what Python 3.12's eager task
+    factory does). A handler that does wait continues in a task, exactly where it stopped.
+    """
+    try:
+        yielded = coro.send(None)
+    except StopIteration:
+        return
+    except BaseException as error:  # noqa: BLE001 - reported like a task's exception
+        on_error(error)
+        return
+    task = asyncio.ensure_future(_resume(coro, yielded))
+    _RESUMED.add(task)
+
+    def finished(task: "asyncio.Task[None]") -> None:
+        _RESUMED.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            on_error(task.exception())  # type: ignore[arg-type]
+
+    task.add_done_callback(finished)
+
+
+_RESUMED: set["asyncio.Task[None]"] = set()
+
+
+async def _resume(coro: Coroutine[Any, Any, Any], yielded: Any) -> None:
+    """Drives a started coroutine as a task would: waits for what it yielded (a future, or
+    ``None`` for a bare yield), then resumes it."""
+    while True:
+        try:
+            if yielded is None:
+                await asyncio.sleep(0)
+            else:
+                await asyncio.wait([yielded])
+        except asyncio.CancelledError as cancelled:
+            try:
+                yielded = coro.throw(cancelled)
+            except StopIteration:
+                return
+            continue
+        try:
+            yielded = coro.send(None)
+        except StopIteration:
+            return

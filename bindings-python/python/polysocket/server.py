@@ -8,7 +8,7 @@ import logging
 from typing import Any, Awaitable, Callable, TypeVar
 
 from . import _native, exceptions
-from ._bridge import Bridge, CallFailed
+from ._bridge import Bridge, CallFailed, run_eagerly
 
 default_logger = logging.getLogger("polysocket.server")
 
@@ -440,10 +440,13 @@ class AsyncServer:
         if not task.cancelled() and task.exception() is not None:
             self.logger.error("a handler failed", exc_info=task.exception())
 
+    def _report(self, error: BaseException) -> None:
+        self.logger.error("a handler failed", exc_info=error)
+
     def _on_notice(self, notice: tuple[Any, ...]) -> None:
         kind = notice[0]
         if kind == "event":
-            self._spawn(self._handle_event(*notice[1:]))
+            run_eagerly(self._handle_event(*notice[1:]), self._report)
         elif kind == "connect":
             self._spawn(self._handle_connect(*notice[1:]))
         elif kind == "disconnect":
