@@ -37,6 +37,7 @@ enum Deferred {
     Join(String),
     Leave(String),
     Emit(String, Vec<Value>),
+    Disconnect,
 }
 
 #[derive(Default)]
@@ -111,6 +112,7 @@ impl NativeServer {
                         Deferred::Emit(event, args) => {
                             let _ = socket.emit_args(&event, args);
                         }
+                        Deferred::Disconnect => socket.disconnect(false),
                     }
                 }
             }
@@ -372,8 +374,9 @@ impl NativeServer {
         })
     }
 
-    /// Disconnects socket `sid` from `nsp` (`server disconnect`); false when it is not
-    /// connected.
+    /// Disconnects socket `sid` from `nsp` (`server disconnect`), at once or, for a
+    /// socket admitted a moment ago, as soon as it is connected; false when there is no
+    /// such socket.
     fn disconnect(&self, nsp: &str, sid: &str) -> bool {
         let _guard = crate::runtime().enter();
         match self.socket(nsp, sid) {
@@ -381,7 +384,7 @@ impl NativeServer {
                 socket.disconnect(false);
                 true
             }
-            None => false,
+            None => self.defer(sid, Deferred::Disconnect),
         }
     }
 

@@ -119,3 +119,22 @@ async def test_class_based_client_namespaces(library: Any, server: Running) -> N
         assert got["data"] == "hello"
     finally:
         await client.disconnect()
+
+
+async def test_retry_waits_for_a_server_that_starts_later(library: Any) -> None:
+    port = free_port()
+    client = library.AsyncClient(reconnection_delay=0.1, reconnection_delay_max=0.2, randomization_factor=0)
+    connecting = asyncio.ensure_future(
+        client.connect(f"http://127.0.0.1:{port}", transports=["websocket"], retry=True, wait_timeout=WAIT)
+    )
+    await asyncio.sleep(0.5)
+    assert not connecting.done()
+    sio, _ = build(polysocket)
+    await sio.serve("127.0.0.1", port)
+    try:
+        await asyncio.wait_for(connecting, 10)
+        assert client.connected
+        assert await client.call("echo", "late", timeout=WAIT) == "late"
+    finally:
+        await client.disconnect()
+        await sio.shutdown()

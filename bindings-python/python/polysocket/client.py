@@ -92,6 +92,8 @@ class AsyncClient:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._connect_event: asyncio.Event | None = None
         self._gone: asyncio.Event | None = None
+        self._engine_open = False
+        self._open_error: str | None = None
 
     # -- registration --------------------------------------------------------------------
 
@@ -188,8 +190,8 @@ class AsyncClient:
         self._bridge.bind()
         self._connect_event = asyncio.Event()
         self._gone = asyncio.Event()
-        self._opened = False
-        self._open_error: str | None = None
+        self._engine_open = False
+        self._open_error = None
         for namespace in self.connection_namespaces:
             self._native.connect(namespace, real_auth)
         if not wait:
@@ -197,6 +199,10 @@ class AsyncClient:
             return
         deadline = asyncio.get_running_loop().time() + wait_timeout
         while True:
+            if retry and self._open_error is not None and not self.namespaces:
+                # The server is not reachable (yet): the Rust client keeps trying.
+                self._open_error = None
+                self.failed_namespaces = []
             settled = len(self.namespaces) + len(self.failed_namespaces) >= len(self.connection_namespaces)
             if settled or (self._open_error is not None and not retry):
                 break
@@ -364,6 +370,15 @@ class AsyncClient:
                 self._connect_event.set()
         elif kind == "c_error":
             _, namespace, data = notice
+            if not self._engine_open:
+                # The connection itself failed (no server, refused handshake): not a
+                # refusal of the namespace. The Rust client retries when reconnection is on.
+                if self._open_error is None:
+                    message = data.get("message") if isinstance(data, dict) else None
+                    self._open_error = f"Connection error: {message}" if message else "Connection error"
+                if self._connect_event is not None:
+                    self._connect_event.set()
+                return
             self._spawn(self._trigger_event("connect_error", namespace, data))
             if namespace not in self.failed_namespaces:
                 self.failed_namespaces.append(namespace)
@@ -380,6 +395,10 @@ class AsyncClient:
                 self._close_native()
         elif kind == "c_manager":
             _, event, detail = notice
+            if event == "open":
+                self._engine_open = True
+            elif event in ("error", "close"):
+                self._engine_open = False
             if event == "error" and not self.namespaces:
                 self._open_error = "Connection error" if not detail else f"Connection error: {detail}"
                 if self._connect_event is not None:
