@@ -10,5 +10,6 @@ pub mod engineio;
 pub mod recovery;
 pub mod rooms;
 pub mod socketio;
+pub mod time;
 pub mod value;
 pub mod websocket;

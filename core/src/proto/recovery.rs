@@ -9,7 +9,9 @@
 //! would have reached it.
 
 use std::collections::{HashMap, VecDeque};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::proto::time::Instant;
 
 use super::rooms::Room;
 use super::value::Value;

@@ -13,7 +13,9 @@
 //! [`ClientSession::polling_paused`], that no poll is in flight any more.
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::proto::time::Instant;
 
 use super::{CloseReason, Handshake, Packet, Transport};
 

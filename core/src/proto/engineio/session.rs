@@ -17,7 +17,9 @@
 //! Every input takes `now`; the session never reads a clock.
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::proto::time::Instant;
 
 use super::{CloseReason, Handshake, Packet, Transport};
 

@@ -1,7 +1,7 @@
 //! Bookkeeping for acknowledgements a peer owes us: ids and deadlines.
 
+use crate::proto::time::Instant;
 use std::collections::{BTreeSet, HashMap};
-use std::time::Instant;
 
 /// Allocates ack ids and tracks which are awaited, and until when.
 ///

@@ -9,7 +9,9 @@
 //! Randomness for the reconnection jitter is passed in, never drawn here.
 
 use std::collections::{HashMap, VecDeque};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::proto::time::Instant;
 
 use bytes::Bytes;
 

@@ -2,7 +2,9 @@
 //! joined, the connect timeout, and packet validation.
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::proto::time::Instant;
 
 use bytes::Bytes;
 
