@@ -23,6 +23,13 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked -q || cargo install cargo-fuzz -q
 fi
 
+# wasm-bindgen's CLI (the test runner of the browser client), the exact version of the
+# wasm-bindgen crate that bindings-wasm pins. Not --locked: its lock file wants a yanked
+# webpki-roots.
+if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen 0.2.130" ]; then
+  cargo install wasm-bindgen-cli --version 0.2.130 -q
+fi
+
 # npm peers: socket.io / socket.io-client for interop, playwright-core for the chat page.
 [ -d tests/interop/node_modules ] || (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
 [ -d examples/chat/node_modules ] || (cd examples/chat && npm ci --no-audit --no-fund --loglevel=error)

@@ -1,0 +1,135 @@
+//! polysocket's browser client: the sans-IO Engine.IO session and Socket.IO manager of the
+//! `polysocket` crate (`proto`), driven over the browser's own `WebSocket` and timers.
+//!
+//! This is the first slice of the WASM binding: one [`WasmManager`] is one socket.io-client
+//! `Manager` (one connection, multiplexed namespaces, acks, reconnection with backoff, the
+//! send buffer), over WebSocket only. Long-polling over `fetch` and socket.io-client's
+//! JavaScript API on top are still to come.
+//!
+//! The page is single-threaded: the driver lives in an `Rc<RefCell<..>>` and every input
+//! (a WebSocket message, open or close, a timer, a call from JavaScript) runs one `pump`
+//! that moves packets between the manager, the session and the socket, and calls back.
+
+mod driver;
+mod value;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Array, Function, Promise};
+use wasm_bindgen::prelude::*;
+
+use crate::driver::Driver;
+use crate::value::{args_from_js, from_js};
+
+/// One connection to a Socket.IO server (socket.io-client's `Manager`), with its sockets.
+#[wasm_bindgen]
+pub struct WasmManager {
+    driver: Rc<RefCell<Driver>>,
+}
+
+#[wasm_bindgen]
+impl WasmManager {
+    /// A manager for the server at `url` (`http(s)://host:port`), under `path` (default
+    /// `/socket.io/`). `listener(kind, a, b, c, d)` is called with every notice:
+    /// `("connect", nsp, id, recovered)`, `("connect_error", nsp, message, data)`,
+    /// `("disconnect", nsp, reason)`, `("event", nsp, name, args, ackId)` and
+    /// `("manager", kind, detail)` (`open`, `close`, `error`, `reconnect_attempt`,
+    /// `reconnect`, `reconnect_error`, `reconnect_failed`).
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        url: &str,
+        path: Option<String>,
+        listener: Function,
+    ) -> Result<WasmManager, JsValue> {
+        let driver = Driver::new(url, path.as_deref().unwrap_or("/socket.io/"), listener)?;
+        Ok(WasmManager { driver })
+    }
+
+    /// Connects namespace `nsp` with `auth` as its CONNECT payload.
+    pub fn connect(&self, nsp: &str, auth: JsValue) -> Result<(), JsValue> {
+        let auth = from_js(&auth)?;
+        Driver::run(&self.driver, |d, now| d.manager.connect(nsp, auth, now));
+        Ok(())
+    }
+
+    /// Emits `event` with `args` on `nsp` (buffered while disconnected).
+    pub fn emit(&self, nsp: &str, event: &str, args: &Array) -> Result<(), JsValue> {
+        let args = args_from_js(args)?;
+        Driver::run(&self.driver, |d, now| {
+            d.manager.emit(nsp, event, args, None, false, now);
+        });
+        Ok(())
+    }
+
+    /// Emits `event` and resolves with the acknowledgement's arguments (an array), or
+    /// rejects with `operation has timed out` / `socket has been disconnected`.
+    #[wasm_bindgen(js_name = emitWithAck)]
+    pub fn emit_with_ack(
+        &self,
+        nsp: &str,
+        event: &str,
+        args: &Array,
+        timeout_ms: f64,
+    ) -> Result<Promise, JsValue> {
+        let args = args_from_js(args)?;
+        let driver = self.driver.clone();
+        let nsp = nsp.to_owned();
+        let event = event.to_owned();
+        let mut failure = None;
+        let promise = Promise::new(&mut |resolve, reject| {
+            let timeout = std::time::Duration::from_millis(timeout_ms.max(0.0) as u64);
+            let args = args.clone();
+            Driver::run(&driver, |d, now| {
+                match d
+                    .manager
+                    .emit(&nsp, &event, args, Some(Some(now + timeout)), false, now)
+                {
+                    Some(id) => {
+                        d.acks.insert(id, (resolve, reject));
+                    }
+                    None => failure = Some(reject),
+                }
+            });
+        });
+        if let Some(reject) = failure {
+            let _ = reject.call1(
+                &JsValue::NULL,
+                &JsValue::from_str("operation has timed out"),
+            );
+        }
+        Ok(promise)
+    }
+
+    /// Acknowledges the server's event `id` on `nsp` with `args`.
+    pub fn ack(&self, nsp: &str, id: f64, args: &Array) -> Result<(), JsValue> {
+        let args = args_from_js(args)?;
+        Driver::run(&self.driver, |d, _| d.manager.ack(nsp, id as u64, args));
+        Ok(())
+    }
+
+    /// Leaves namespace `nsp` (`io client disconnect`).
+    pub fn disconnect(&self, nsp: &str) {
+        Driver::run(&self.driver, |d, _| d.manager.disconnect(nsp));
+    }
+
+    /// Closes the connection and stops reconnecting.
+    pub fn close(&self) {
+        Driver::close(&self.driver);
+    }
+
+    /// The socket id in `nsp`, once connected.
+    #[wasm_bindgen(js_name = socketId)]
+    pub fn socket_id(&self, nsp: &str) -> Option<String> {
+        self.driver
+            .borrow()
+            .manager
+            .socket_id(nsp)
+            .map(str::to_owned)
+    }
+
+    /// Whether `nsp` is connected.
+    pub fn connected(&self, nsp: &str) -> bool {
+        self.driver.borrow().manager.is_connected(nsp)
+    }
+}
