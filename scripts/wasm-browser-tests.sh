@@ -14,7 +14,7 @@ run_against() { # name command...
   local name=$1; shift
   local log
   log=$(mktemp)
-  PORT=0 "$@" >"$log" 2>&1 &
+  PORT=0 CORS=1 "$@" >"$log" 2>&1 &
   local pid=$!
   local port=
   for _ in $(seq 1 100); do

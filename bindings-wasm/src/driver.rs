@@ -8,7 +8,9 @@ use std::rc::{Rc, Weak};
 
 use bytes::Bytes;
 use js_sys::{Array, Function, Uint8Array};
-use polysocket::proto::engineio::{ClientEvent, ClientSession, Packet, Transport, WsFrame};
+use polysocket::proto::engineio::{
+    ClientEvent, ClientSession, Packet, Transport, WsFrame, payload,
+};
 use polysocket::proto::socketio::client::{
     AckOutcome, ClientManager, ManagerConfig, ManagerEvent, SocketEvent,
 };
@@ -18,10 +20,31 @@ use web_sys::{BinaryType, MessageEvent, WebSocket};
 
 use crate::value::{args_to_js, to_js};
 
-/// What the socket reported.
+/// What a transport reported.
 enum Input {
-    Packet(Packet),
-    Closed { error: bool },
+    Packets(Vec<Packet>),
+    Closed {
+        error: bool,
+    },
+    /// The probe WebSocket opened.
+    ProbeOpen,
+    /// A long-polling POST was answered.
+    Posted,
+}
+
+/// Which socket an input comes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Link,
+    Probe,
+}
+
+/// The client's options (socket.io-client's names).
+pub(crate) struct Options {
+    pub(crate) path: String,
+    pub(crate) transports: Vec<Transport>,
+    pub(crate) upgrade: bool,
+    pub(crate) manager: ManagerConfig,
 }
 
 /// A JavaScript call to make once the driver is released.
@@ -30,21 +53,52 @@ enum Call {
     Settle(Function, JsValue),
 }
 
-/// The socket and the closures it calls (kept alive as long as the socket is).
-struct Link {
+/// A WebSocket and the closures it calls (kept alive as long as the socket is).
+struct WsLink {
     ws: WebSocket,
+    _on_open: Closure<dyn FnMut(web_sys::Event)>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_close: Closure<dyn FnMut(web_sys::CloseEvent)>,
     _on_error: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+impl Drop for WsLink {
+    fn drop(&mut self) {
+        self.ws.set_onopen(None);
+        self.ws.set_onmessage(None);
+        self.ws.set_onclose(None);
+        self.ws.set_onerror(None);
+        let _ = self.ws.close();
+    }
+}
+
+/// Long-polling over `fetch`: one GET waiting for packets, one POST at a time.
+struct PollLink {
+    url: String,
+    get_in_flight: bool,
+    post_in_flight: bool,
+    outbox: Vec<Packet>,
+    /// The session asked to pause (an upgrade); reported once nothing is in flight.
+    pausing: bool,
+    paused: bool,
+}
+
+enum Link {
+    WebSocket(WsLink),
+    Polling(PollLink),
 }
 
 pub(crate) struct Driver {
     pub(crate) manager: ClientManager,
     engine: Option<ClientSession>,
     link: Option<Link>,
-    /// Numbers the sockets, so that a late callback of an old one is ignored.
+    probe: Option<WsLink>,
+    /// Numbers the connections, so that a late callback of an old one is ignored.
     generation: u32,
-    websocket_url: String,
+    /// `http(s)://host:port/path/`, without the query.
+    endpoint: String,
+    transports: Vec<Transport>,
+    upgrade: bool,
     listener: Function,
     /// Our emits waiting for an ack: their promise's resolve and reject.
     pub(crate) acks: HashMap<u64, (Function, Function)>,
@@ -55,37 +109,65 @@ pub(crate) struct Driver {
     this: Weak<RefCell<Driver>>,
 }
 
-/// The WebSocket URL of the Engine.IO endpoint of `url` under `path`.
-fn websocket_url(url: &str, path: &str) -> Result<String, JsValue> {
-    let rest = if let Some(rest) = url.strip_prefix("https://") {
-        format!("wss://{rest}")
-    } else if let Some(rest) = url.strip_prefix("http://") {
-        format!("ws://{rest}")
-    } else if url.starts_with("ws://") || url.starts_with("wss://") {
+/// The Engine.IO endpoint (`http(s)://host:port/path/`) of `url` under `path`.
+fn endpoint(url: &str, path: &str) -> Result<String, JsValue> {
+    let base = if let Some(rest) = url.strip_prefix("wss://") {
+        format!("https://{rest}")
+    } else if let Some(rest) = url.strip_prefix("ws://") {
+        format!("http://{rest}")
+    } else if url.starts_with("http://") || url.starts_with("https://") {
         url.to_owned()
     } else {
         return Err(JsValue::from_str(
             "the URL must start with http://, https://, ws:// or wss://",
         ));
     };
-    let base = rest.trim_end_matches('/');
+    // Only the origin counts (socket.io-client takes the namespace from the rest).
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let origin_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
     let path = format!("/{}/", path.trim_matches('/'));
-    Ok(format!("{base}{path}?EIO=4&transport=websocket"))
+    Ok(format!("{}{path}", &base[..origin_end]))
+}
+
+impl Driver {
+    /// The URL of a request (or WebSocket) of `transport`, in session `sid` when given.
+    fn url(&self, transport: Transport, sid: Option<&str>) -> String {
+        let (endpoint, name) = match transport {
+            Transport::WebSocket => (
+                self.endpoint
+                    .replacen("https://", "wss://", 1)
+                    .replacen("http://", "ws://", 1),
+                "websocket",
+            ),
+            Transport::Polling => (self.endpoint.clone(), "polling"),
+        };
+        match sid {
+            Some(sid) => format!("{endpoint}?EIO=4&transport={name}&sid={sid}"),
+            None => format!("{endpoint}?EIO=4&transport={name}"),
+        }
+    }
 }
 
 impl Driver {
     pub(crate) fn new(
         url: &str,
-        path: &str,
+        options: Options,
         listener: Function,
     ) -> Result<Rc<RefCell<Driver>>, JsValue> {
-        let websocket_url = websocket_url(url, path)?;
+        if options.transports.is_empty() {
+            return Err(JsValue::from_str("no transport"));
+        }
         let driver = Rc::new(RefCell::new(Driver {
-            manager: ClientManager::new(ManagerConfig::default()),
+            manager: ClientManager::new(options.manager),
             engine: None,
             link: None,
+            probe: None,
             generation: 0,
-            websocket_url,
+            endpoint: endpoint(url, &options.path)?,
+            transports: options.transports,
+            upgrade: options.upgrade,
             listener,
             acks: HashMap::new(),
             calls: Vec::new(),
@@ -124,6 +206,7 @@ impl Driver {
             let mut d = driver.borrow_mut();
             f(&mut d, Instant::now());
             d.pump();
+            d.drive_polling();
             d.arm_timer();
             std::mem::take(&mut d.calls)
         };
@@ -139,6 +222,14 @@ impl Driver {
         }
     }
 
+    /// The transport of the open connection.
+    pub(crate) fn transport(&self) -> Option<&'static str> {
+        match self.link.as_ref()? {
+            Link::WebSocket(_) => Some("websocket"),
+            Link::Polling(_) => Some("polling"),
+        }
+    }
+
     pub(crate) fn close(driver: &Rc<RefCell<Driver>>) {
         Driver::run(driver, |d, _| {
             d.closing = true;
@@ -148,28 +239,62 @@ impl Driver {
         });
     }
 
-    fn input(weak: &Weak<RefCell<Driver>>, generation: u32, input: Input) {
+    fn input(weak: &Weak<RefCell<Driver>>, generation: u32, source: Source, input: Input) {
         let Some(driver) = weak.upgrade() else { return };
         Driver::run(&driver, |d, now| {
             if d.generation != generation {
                 return;
             }
+            // A probe that became the link (an upgrade) still reports as the probe.
+            let source = if source == Source::Probe
+                && d.probe.is_none()
+                && matches!(d.link, Some(Link::WebSocket(_)))
+            {
+                Source::Link
+            } else {
+                source
+            };
             let Some(engine) = d.engine.as_mut() else {
                 return;
             };
-            match input {
-                Input::Packet(packet) => engine.handle_packet(packet, Transport::WebSocket, now),
-                Input::Closed { error } => {
+            match (source, input) {
+                (Source::Probe, Input::ProbeOpen) => engine.probe_opened(),
+                (Source::Probe, Input::Packets(packets)) => {
+                    for packet in packets {
+                        engine.handle_packet(packet, Transport::WebSocket, now);
+                    }
+                }
+                (Source::Probe, Input::Closed { .. }) => {
+                    d.probe = None;
+                    engine.probe_failed();
+                }
+                (Source::Link, Input::Packets(packets)) => {
+                    let via = engine.transport();
+                    if let Some(Link::Polling(polling)) = d.link.as_mut() {
+                        polling.get_in_flight = false;
+                    }
+                    for packet in packets {
+                        engine.handle_packet(packet, via, now);
+                    }
+                }
+                (Source::Link, Input::Posted) => {
+                    if let Some(Link::Polling(polling)) = d.link.as_mut() {
+                        polling.post_in_flight = false;
+                    }
+                }
+                (Source::Link, Input::Closed { error }) => {
                     if engine.is_open() {
                         engine.transport_closed(error);
                     } else {
                         // The connection never opened.
-                        d.drop_link();
+                        d.link = None;
+                        d.probe = None;
                         d.engine = None;
                         d.manager
                             .engine_failed("websocket error", now, js_sys::Math::random());
                     }
                 }
+                (Source::Link, Input::ProbeOpen) | (Source::Probe, Input::Posted) => {}
             }
         });
     }
@@ -190,6 +315,7 @@ impl Driver {
                 while self.manager.poll_transmit().is_some() {}
             }
             progressed |= self.flush();
+            self.drive_polling();
             while let Some(event) = self.engine.as_mut().and_then(ClientSession::poll_event) {
                 progressed = true;
                 self.engine_event(event);
@@ -208,26 +334,80 @@ impl Driver {
         let Some(engine) = self.engine.as_mut() else {
             return false;
         };
-        let packets = engine.drain_transmits();
-        if packets.is_empty() {
-            return false;
-        }
-        let Some(link) = self.link.as_ref() else {
-            return true;
-        };
-        for packet in packets {
-            let sent = match packet.to_ws_frame() {
-                WsFrame::Text(text) => link
-                    .ws
-                    .send_with_str(std::str::from_utf8(&text).unwrap_or_default()),
-                WsFrame::Binary(bytes) => link.ws.send_with_u8_array(&bytes),
-            };
-            if sent.is_err() {
-                engine.transport_closed(true);
-                break;
+        let mut wrote = false;
+        let probe_packets: Vec<Packet> =
+            std::iter::from_fn(|| engine.poll_probe_transmit()).collect();
+        if let Some(probe) = self.probe.as_ref()
+            && !probe_packets.is_empty()
+        {
+            wrote = true;
+            if !send_all(&probe.ws, &probe_packets) {
+                self.probe = None;
+                engine.probe_failed();
             }
         }
-        true
+        let packets = engine.drain_transmits();
+        if !packets.is_empty() {
+            wrote = true;
+            match self.link.as_mut() {
+                Some(Link::WebSocket(link)) if !send_all(&link.ws, &packets) => {
+                    engine.transport_closed(true);
+                }
+                Some(Link::Polling(polling)) => polling.outbox.extend(packets),
+                Some(Link::WebSocket(_)) | None => {}
+            }
+        }
+        wrote
+    }
+
+    /// Starts the GET and the POST that long-polling needs now, and reports a requested
+    /// pause once nothing is in flight.
+    fn drive_polling(&mut self) {
+        let generation = self.generation;
+        let weak = self.this.clone();
+        let Some(Link::Polling(polling)) = self.link.as_mut() else {
+            return;
+        };
+        if !polling.outbox.is_empty() && !polling.post_in_flight {
+            polling.post_in_flight = true;
+            let body = String::from_utf8(payload::encode(&std::mem::take(&mut polling.outbox)))
+                .unwrap_or_default();
+            let (url, weak) = (polling.url.clone(), weak.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let input = match fetch("POST", &url, Some(body)).await {
+                    Ok(_) => Input::Posted,
+                    Err(_) => Input::Closed { error: true },
+                };
+                Driver::input(&weak, generation, Source::Link, input);
+            });
+        }
+        if polling.pausing {
+            if !polling.paused
+                && !polling.get_in_flight
+                && !polling.post_in_flight
+                && polling.outbox.is_empty()
+            {
+                polling.paused = true;
+                if let Some(engine) = self.engine.as_mut() {
+                    engine.polling_paused();
+                }
+            }
+            return;
+        }
+        if !polling.get_in_flight {
+            polling.get_in_flight = true;
+            let url = polling.url.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let input = match fetch("GET", &url, None).await {
+                    Ok(body) => match payload::decode(body.as_bytes()) {
+                        Ok(packets) => Input::Packets(packets),
+                        Err(_) => Input::Closed { error: true },
+                    },
+                    Err(_) => Input::Closed { error: true },
+                };
+                Driver::input(&weak, generation, Source::Link, input);
+            });
+        }
     }
 
     fn engine_event(&mut self, event: ClientEvent) {
@@ -237,16 +417,49 @@ impl Driver {
             ClientEvent::Message(packet) => self.manager.handle_message(packet, now),
             ClientEvent::Closed(reason) => {
                 self.flush();
-                self.drop_link();
+                self.drive_polling();
+                self.link = None;
+                self.probe = None;
                 self.engine = None;
                 self.manager
                     .engine_closed(reason, now, js_sys::Math::random());
             }
-            // WebSocket from the start: no upgrade, no polling to pause.
-            ClientEvent::StartProbe
-            | ClientEvent::PausePolling
-            | ClientEvent::Upgraded
-            | ClientEvent::UpgradeFailed => {}
+            ClientEvent::StartProbe => {
+                let sid = self
+                    .engine
+                    .as_ref()
+                    .and_then(|e| e.sid().map(str::to_owned));
+                let url = self.url(Transport::WebSocket, sid.as_deref());
+                match self.websocket(&url, Source::Probe) {
+                    Some(probe) => self.probe = Some(probe),
+                    None => {
+                        if let Some(engine) = self.engine.as_mut() {
+                            engine.probe_failed();
+                        }
+                    }
+                }
+            }
+            ClientEvent::PausePolling => {
+                if let Some(Link::Polling(polling)) = self.link.as_mut() {
+                    polling.pausing = true;
+                }
+            }
+            ClientEvent::Upgraded => {
+                // The `5` goes out on the probe, which then becomes the link.
+                self.flush();
+                if let Some(probe) = self.probe.take() {
+                    // Its events still say "probe"; `input` counts them as the link's.
+                    self.link = Some(Link::WebSocket(probe));
+                }
+                self.flush();
+            }
+            ClientEvent::UpgradeFailed => {
+                self.probe = None;
+                if let Some(Link::Polling(polling)) = self.link.as_mut() {
+                    polling.pausing = false;
+                    polling.paused = false;
+                }
+            }
         }
     }
 
@@ -334,58 +547,77 @@ impl Driver {
     }
 
     fn open_engine(&mut self) {
-        self.drop_link();
+        self.link = None;
+        self.probe = None;
         self.generation = self.generation.wrapping_add(1);
-        let generation = self.generation;
-        let now = Instant::now();
-        let ws = match WebSocket::new(&self.websocket_url) {
-            Ok(ws) => ws,
-            Err(_) => {
-                self.manager
-                    .engine_failed("websocket error", now, js_sys::Math::random());
-                return;
+        let first = self.transports[0];
+        let allow_upgrade = self.upgrade && self.transports.contains(&Transport::WebSocket);
+        self.engine = Some(ClientSession::new(first, allow_upgrade));
+        match first {
+            Transport::WebSocket => {
+                let url = self.url(Transport::WebSocket, None);
+                match self.websocket(&url, Source::Link) {
+                    Some(link) => self.link = Some(Link::WebSocket(link)),
+                    None => {
+                        self.engine = None;
+                        let now = Instant::now();
+                        self.manager
+                            .engine_failed("websocket error", now, js_sys::Math::random());
+                    }
+                }
             }
-        };
-        ws.set_binary_type(BinaryType::Arraybuffer);
-        let weak = self.this.clone();
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            let data = event.data();
-            let packet = match data.as_string() {
-                Some(text) => Packet::decode_text_frame(Bytes::from(text)).ok(),
-                None => data
-                    .dyn_ref::<js_sys::ArrayBuffer>()
-                    .map(|buffer| Packet::Binary(Bytes::from(Uint8Array::new(buffer).to_vec()))),
-            };
-            let input = packet.map_or(Input::Closed { error: true }, Input::Packet);
-            Driver::input(&weak, generation, input);
-        });
-        let weak = self.this.clone();
-        let on_close = Closure::<dyn FnMut(web_sys::CloseEvent)>::new(move |_| {
-            Driver::input(&weak, generation, Input::Closed { error: false });
-        });
-        let weak = self.this.clone();
-        let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-            Driver::input(&weak, generation, Input::Closed { error: true });
-        });
-        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        ws.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        self.engine = Some(ClientSession::new(Transport::WebSocket, false));
-        self.link = Some(Link {
-            ws,
-            _on_message: on_message,
-            _on_close: on_close,
-            _on_error: on_error,
-        });
+            Transport::Polling => {
+                let (generation, weak) = (self.generation, self.this.clone());
+                let url = self.url(Transport::Polling, None);
+                let endpoint = self.endpoint.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let answer = fetch("GET", &url, None).await;
+                    let Some(driver) = weak.upgrade() else { return };
+                    Driver::run(&driver, |d, now| {
+                        if d.generation != generation {
+                            return;
+                        }
+                        let packets = answer.and_then(|body| {
+                            payload::decode(body.as_bytes()).map_err(|e| e.to_string())
+                        });
+                        let opened = packets.ok().and_then(|packets| {
+                            let engine = d.engine.as_mut()?;
+                            for packet in packets {
+                                engine.handle_packet(packet, Transport::Polling, now);
+                            }
+                            engine.sid().map(str::to_owned)
+                        });
+                        match opened {
+                            Some(sid) => {
+                                d.link = Some(Link::Polling(PollLink {
+                                    url: format!("{endpoint}?EIO=4&transport=polling&sid={sid}"),
+                                    get_in_flight: false,
+                                    post_in_flight: false,
+                                    outbox: Vec::new(),
+                                    pausing: false,
+                                    paused: false,
+                                }));
+                            }
+                            None => {
+                                d.engine = None;
+                                d.manager.engine_failed(
+                                    "xhr poll error",
+                                    now,
+                                    js_sys::Math::random(),
+                                );
+                            }
+                        }
+                    });
+                });
+            }
+        }
     }
 
-    fn drop_link(&mut self) {
-        if let Some(link) = self.link.take() {
-            link.ws.set_onmessage(None);
-            link.ws.set_onclose(None);
-            link.ws.set_onerror(None);
-            let _ = link.ws.close();
-        }
+    /// Opens a WebSocket whose events come back as inputs from `source`.
+    fn websocket(&self, url: &str, source: Source) -> Option<WsLink> {
+        let ws = WebSocket::new(url).ok()?;
+        ws.set_binary_type(BinaryType::Arraybuffer);
+        Some(bind(ws, self.this.clone(), self.generation, source))
     }
 
     fn arm_timer(&mut self) {
@@ -423,4 +655,82 @@ fn web_sys_console_error(error: &JsValue) {
     {
         let _ = error_fn.call1(&console, error);
     }
+}
+
+/// Sends `packets` on `ws`; false when the socket refused.
+fn send_all(ws: &WebSocket, packets: &[Packet]) -> bool {
+    packets.iter().all(|packet| match packet.to_ws_frame() {
+        WsFrame::Text(text) => ws
+            .send_with_str(std::str::from_utf8(&text).unwrap_or_default())
+            .is_ok(),
+        WsFrame::Binary(bytes) => ws.send_with_u8_array(&bytes).is_ok(),
+    })
+}
+
+/// Wires `ws`'s events to the driver as inputs from `source` of connection `generation`.
+fn bind(ws: WebSocket, weak: Weak<RefCell<Driver>>, generation: u32, source: Source) -> WsLink {
+    let on_open = {
+        let weak = weak.clone();
+        Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            if source == Source::Probe {
+                Driver::input(&weak, generation, source, Input::ProbeOpen);
+            }
+        })
+    };
+    let on_message = {
+        let weak = weak.clone();
+        Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let data = event.data();
+            let packet = match data.as_string() {
+                Some(text) => Packet::decode_text_frame(Bytes::from(text)).ok(),
+                None => data
+                    .dyn_ref::<js_sys::ArrayBuffer>()
+                    .map(|buffer| Packet::Binary(Bytes::from(Uint8Array::new(buffer).to_vec()))),
+            };
+            let input = packet.map_or(Input::Closed { error: true }, |p| Input::Packets(vec![p]));
+            Driver::input(&weak, generation, source, input);
+        })
+    };
+    let on_close = {
+        let weak = weak.clone();
+        Closure::<dyn FnMut(web_sys::CloseEvent)>::new(move |_| {
+            Driver::input(&weak, generation, source, Input::Closed { error: false });
+        })
+    };
+    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+        Driver::input(&weak, generation, source, Input::Closed { error: true });
+    });
+    ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+    ws.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    WsLink {
+        ws,
+        _on_open: on_open,
+        _on_message: on_message,
+        _on_close: on_close,
+        _on_error: on_error,
+    }
+}
+
+/// A `fetch` of `url`; the body as text, or why it failed (a status other than 2xx too).
+async fn fetch(method: &str, url: &str, body: Option<String>) -> Result<String, String> {
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    if let Some(body) = body {
+        init.set_body(&JsValue::from_str(&body));
+    }
+    let window = web_sys::window().ok_or("no window")?;
+    let response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str_and_init(url, &init))
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    let response: web_sys::Response = response.dyn_into().map_err(|e| format!("{e:?}"))?;
+    if !response.ok() {
+        return Err(format!("status {}", response.status()));
+    }
+    let text = response.text().map_err(|e| format!("{e:?}"))?;
+    let text = wasm_bindgen_futures::JsFuture::from(text)
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    Ok(text.as_string().unwrap_or_default())
 }

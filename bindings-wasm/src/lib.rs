@@ -19,7 +19,7 @@ use std::rc::Rc;
 use js_sys::{Array, Function, Promise};
 use wasm_bindgen::prelude::*;
 
-use crate::driver::Driver;
+use crate::driver::{Driver, Options};
 use crate::value::{args_from_js, from_js};
 
 /// One connection to a Socket.IO server (socket.io-client's `Manager`), with its sockets.
@@ -30,19 +30,17 @@ pub struct WasmManager {
 
 #[wasm_bindgen]
 impl WasmManager {
-    /// A manager for the server at `url` (`http(s)://host:port`), under `path` (default
-    /// `/socket.io/`). `listener(kind, a, b, c, d)` is called with every notice:
+    /// A manager for the server at `url` (`http(s)://host:port`) with socket.io-client's
+    /// options (`path`, `transports`, `upgrade`, `reconnection`, `reconnectionAttempts`,
+    /// `reconnectionDelay`, `reconnectionDelayMax`, `randomizationFactor`, `timeout`).
+    /// `listener(kind, a, b, c, d)` is called with every notice:
     /// `("connect", nsp, id, recovered)`, `("connect_error", nsp, message, data)`,
     /// `("disconnect", nsp, reason)`, `("event", nsp, name, args, ackId)` and
     /// `("manager", kind, detail)` (`open`, `close`, `error`, `reconnect_attempt`,
     /// `reconnect`, `reconnect_error`, `reconnect_failed`).
     #[wasm_bindgen(constructor)]
-    pub fn new(
-        url: &str,
-        path: Option<String>,
-        listener: Function,
-    ) -> Result<WasmManager, JsValue> {
-        let driver = Driver::new(url, path.as_deref().unwrap_or("/socket.io/"), listener)?;
+    pub fn new(url: &str, options: JsValue, listener: Function) -> Result<WasmManager, JsValue> {
+        let driver = Driver::new(url, options_from(&options)?, listener)?;
         Ok(WasmManager { driver })
     }
 
@@ -128,8 +126,75 @@ impl WasmManager {
             .map(str::to_owned)
     }
 
+    /// The current transport: `"polling"` or `"websocket"` (after an upgrade), or
+    /// `undefined` while not connected (`socket.io.engine.transport.name`).
+    pub fn transport(&self) -> Option<String> {
+        self.driver.borrow().transport().map(str::to_owned)
+    }
+
     /// Whether `nsp` is connected.
     pub fn connected(&self, nsp: &str) -> bool {
         self.driver.borrow().manager.is_connected(nsp)
     }
+}
+
+/// socket.io-client's options from a JavaScript object (absent ones keep their defaults).
+fn options_from(options: &JsValue) -> Result<Options, JsValue> {
+    use polysocket::proto::engineio::Transport;
+    use polysocket::proto::socketio::client::ManagerConfig;
+    use std::time::Duration;
+    let get = |name: &str| -> JsValue {
+        if options.is_object() {
+            js_sys::Reflect::get(options, &name.into()).unwrap_or(JsValue::UNDEFINED)
+        } else {
+            JsValue::UNDEFINED
+        }
+    };
+    let ms = |name: &str| {
+        get(name)
+            .as_f64()
+            .map(|v| Duration::from_millis(v.max(0.0) as u64))
+    };
+    let mut manager = ManagerConfig::default();
+    if let Some(on) = get("reconnection").as_bool() {
+        manager.reconnection = on;
+    }
+    if let Some(attempts) = get("reconnectionAttempts").as_f64()
+        && attempts.is_finite()
+    {
+        manager.reconnection_attempts = Some(attempts.max(0.0) as u32);
+    }
+    if let Some(delay) = ms("reconnectionDelay") {
+        manager.reconnection_delay = delay;
+    }
+    if let Some(delay) = ms("reconnectionDelayMax") {
+        manager.reconnection_delay_max = delay;
+    }
+    if let Some(factor) = get("randomizationFactor").as_f64() {
+        manager.randomization_factor = factor;
+    }
+    if let Some(timeout) = ms("timeout") {
+        manager.timeout = timeout;
+    }
+    let transports = match get("transports") {
+        names if Array::is_array(&names) => Array::from(&names)
+            .iter()
+            .map(|name| match name.as_string().as_deref() {
+                Some("polling") => Ok(Transport::Polling),
+                Some("websocket") => Ok(Transport::WebSocket),
+                _ => Err(JsValue::from_str(
+                    "transports are \"polling\" and \"websocket\"",
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        _ => vec![Transport::Polling, Transport::WebSocket],
+    };
+    Ok(Options {
+        path: get("path")
+            .as_string()
+            .unwrap_or_else(|| "/socket.io/".to_owned()),
+        transports,
+        upgrade: get("upgrade").as_bool().unwrap_or(true),
+        manager,
+    })
 }

@@ -26,6 +26,11 @@ type Notices = Rc<RefCell<Vec<Array>>>;
 type Listener = Closure<dyn FnMut(JsValue, JsValue, JsValue, JsValue, JsValue)>;
 
 fn manager() -> (WasmManager, Notices, Listener) {
+    manager_with(&["websocket"])
+}
+
+/// A manager over `transports` (in order; more than one upgrades).
+fn manager_with(transports: &[&str]) -> (WasmManager, Notices, Listener) {
     let notices: Notices = Rc::default();
     let sink = notices.clone();
     let listener: Listener = Closure::new(
@@ -34,7 +39,12 @@ fn manager() -> (WasmManager, Notices, Listener) {
         },
     );
     let function: &Function = listener.as_ref().unchecked_ref();
-    let manager = WasmManager::new(server_url(), None, function.clone()).expect("manager");
+    let list: Array = transports.iter().map(|t| JsValue::from_str(t)).collect();
+    let options = object(&[
+        ("transports", list.into()),
+        ("reconnectionDelay", 200.into()),
+    ]);
+    let manager = WasmManager::new(server_url(), options, function.clone()).expect("manager");
     (manager, notices, listener)
 }
 
@@ -78,7 +88,23 @@ fn object(pairs: &[(&str, JsValue)]) -> JsValue {
 
 #[wasm_bindgen_test]
 async fn connects_emits_and_gets_acks_over_websocket() {
-    let (manager, notices, _listener) = manager();
+    full_session(&["websocket"]).await;
+}
+
+#[wasm_bindgen_test]
+async fn connects_emits_and_gets_acks_over_long_polling() {
+    full_session(&["polling"]).await;
+}
+
+#[wasm_bindgen_test]
+async fn upgrades_from_polling_to_websocket() {
+    full_session(&["polling", "websocket"]).await;
+}
+
+/// Connects over `transports`, then events, acks both ways, binary, rooms and a server
+/// disconnect.
+async fn full_session(transports: &[&str]) {
+    let (manager, notices, _listener) = manager_with(transports);
     manager
         .connect("/", object(&[("token", "good".into())]))
         .expect("connect");
@@ -221,6 +247,63 @@ async fn acks_time_out() {
     assert_eq!(
         outcome.unwrap_err().as_string().as_deref(),
         Some("operation has timed out")
+    );
+    manager.close();
+}
+
+#[wasm_bindgen_test]
+async fn reconnects_after_the_transport_is_killed() {
+    let (manager, notices, _listener) = manager();
+    manager.connect("/", JsValue::NULL).unwrap();
+    let first = next(&notices, "connect", "").await.get(2).as_string();
+    // The server closes the Engine.IO connection without a namespace DISCONNECT: the
+    // client reports `transport close` and reconnects by itself (backoff from 1 s).
+    manager.emit("/", "kill-transport", &Array::new()).unwrap();
+    let disconnect = next(&notices, "disconnect", "").await;
+    assert_eq!(
+        disconnect.get(2).as_string().as_deref(),
+        Some("transport close")
+    );
+    let mut second = None;
+    for _ in 0..40 {
+        if notices
+            .borrow()
+            .iter()
+            .any(|n| n.get(0).as_string().as_deref() == Some("connect"))
+        {
+            second = next(&notices, "connect", "").await.get(2).as_string();
+            break;
+        }
+        sleep(100).await;
+    }
+    assert!(
+        second.is_some(),
+        "no reconnection; got {:?}",
+        notices.borrow()
+    );
+    assert_ne!(second, first);
+    let attempts: Vec<String> = notices
+        .borrow()
+        .iter()
+        .filter(|n| n.get(0).as_string().as_deref() == Some("manager"))
+        .filter_map(|n| n.get(1).as_string())
+        .collect();
+    assert!(
+        attempts.contains(&"reconnect_attempt".to_owned()),
+        "{attempts:?}"
+    );
+    assert!(attempts.contains(&"reconnect".to_owned()), "{attempts:?}");
+    // Emits work on the new connection.
+    let answer = JsFuture::from(
+        manager
+            .emit_with_ack("/", "echo", &args(&["again".into()]), 3000.0)
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        Array::from(&answer).get(0).as_string().as_deref(),
+        Some("again")
     );
     manager.close();
 }

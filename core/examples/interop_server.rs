@@ -531,6 +531,9 @@ async fn main() -> std::io::Result<()> {
             }
         }));
     }
+    if std::env::var("CORS").is_ok_and(|v| v == "1") {
+        config.cors = Some(polysocket::Cors::any());
+    }
     if std::env::var("COOKIE").is_ok_and(|v| v == "1") {
         config.cookie = Some(CookieConfig::default());
     }
