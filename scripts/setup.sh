@@ -33,6 +33,7 @@ fi
 # npm peers: socket.io / socket.io-client for interop, playwright-core for the chat page.
 [ -d tests/interop/node_modules ] || (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
 [ -d examples/chat/node_modules ] || (cd examples/chat && npm ci --no-audit --no-fund --loglevel=error)
+[ -d bindings-wasm/node_modules ] || (cd bindings-wasm && npm ci --no-audit --no-fund --loglevel=error)
 
 # PyPI peers: python-socketio AsyncClient in a repo-local venv.
 [ -x .venv/bin/python ] || python3 -m venv .venv

@@ -53,11 +53,15 @@ stage "interop suites against the Node binding running the socket.io contract ap
 # python-socketio and then with its import changed to polysocket.
 stage "Python binding (maturin wheel, pytest, mypy, FastAPI example as a drop-in)" \
   timeout 1200 scripts/python-binding.sh
-# The browser client (bindings-wasm, first slice: WebSocket) in headless Chromium against
-# the Rust interop server and npm socket.io's reference server.
+# The browser client (bindings-wasm) in headless Chromium against the Rust interop server
+# and npm socket.io's reference server: the Rust driver (wasm-bindgen-test) and
+# socket.io-client's API on it (js/index.js, Playwright), then tsc on its typings.
 stage "browser client (WASM) in headless Chromium" \
   bash -c 'cargo clippy -q -p polysocket-wasm --all-targets --target wasm32-unknown-unknown -- -D warnings &&
-    timeout 600 scripts/wasm-browser-tests.sh'
+    scripts/build-wasm-client.sh &&
+    timeout 600 scripts/wasm-browser-tests.sh &&
+    timeout 300 node --test bindings-wasm/test/ &&
+    (cd bindings-wasm && npx tsc -p tsconfig.json)'
 stage "chat page in headless Chromium" \
   env CHAT_SERVER_CMD="$PWD/target/release/chat" node --test examples/chat/test/
 if [ -x core/fuzz/run-smoke.sh ]; then

@@ -210,9 +210,11 @@ impl Driver {
             d.arm_timer();
             std::mem::take(&mut d.calls)
         };
+        // The listener is called without the driver borrowed: it may call back in.
+        let listener = driver.borrow().listener.clone();
         for call in calls {
             let result = match call {
-                Call::Listener(args) => driver.borrow().listener.apply(&JsValue::NULL, &args),
+                Call::Listener(args) => listener.apply(&JsValue::NULL, &args),
                 Call::Settle(function, value) => function.call1(&JsValue::NULL, &value),
             };
             if let Err(error) = result {

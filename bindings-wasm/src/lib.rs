@@ -51,11 +51,19 @@ impl WasmManager {
         Ok(())
     }
 
-    /// Emits `event` with `args` on `nsp` (buffered while disconnected).
-    pub fn emit(&self, nsp: &str, event: &str, args: &Array) -> Result<(), JsValue> {
+    /// Emits `event` with `args` on `nsp` (buffered while disconnected, unless `volatile`:
+    /// then dropped when not connected).
+    pub fn emit(
+        &self,
+        nsp: &str,
+        event: &str,
+        args: &Array,
+        volatile: Option<bool>,
+    ) -> Result<(), JsValue> {
         let args = args_from_js(args)?;
+        let volatile = volatile.unwrap_or(false);
         Driver::run(&self.driver, |d, now| {
-            d.manager.emit(nsp, event, args, None, false, now);
+            d.manager.emit(nsp, event, args, None, volatile, now);
         });
         Ok(())
     }

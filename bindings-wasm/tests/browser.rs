@@ -74,6 +74,17 @@ async fn next(notices: &Notices, kind: &str, name: &str) -> Array {
     panic!("no {kind} {name} notice; got {:?}", notices.borrow());
 }
 
+/// `emit` without the volatile flag.
+trait EmitEvent {
+    fn emit_event(&self, nsp: &str, event: &str, args: &Array) -> Result<(), JsValue>;
+}
+
+impl EmitEvent for WasmManager {
+    fn emit_event(&self, nsp: &str, event: &str, args: &Array) -> Result<(), JsValue> {
+        self.emit(nsp, event, args, None)
+    }
+}
+
 fn args(values: &[JsValue]) -> Array {
     values.iter().collect()
 }
@@ -149,7 +160,7 @@ async fn full_session(transports: &[&str]) {
 
     // Without an ack the server emits `echo` back.
     manager
-        .emit("/", "echo", &args(&[object(&[("n", 1.into())])]))
+        .emit_event("/", "echo", &args(&[object(&[("n", 1.into())])]))
         .expect("emit");
     let echoed = next(&notices, "event", "echo").await;
     let first = Array::from(&echoed.get(3)).get(0);
@@ -184,7 +195,7 @@ async fn full_session(transports: &[&str]) {
     let rooms = Array::from(&Array::from(&rooms).get(0));
     assert!(rooms.includes(&"r1".into(), 0));
     manager
-        .emit(
+        .emit_event(
             "/",
             "to-room",
             &args(&["r1".into(), "news".into(), "hi".into()]),
@@ -198,7 +209,7 @@ async fn full_session(transports: &[&str]) {
 
     // The server disconnects the socket.
     manager
-        .emit("/", "server-disconnect", &Array::new())
+        .emit_event("/", "server-disconnect", &Array::new())
         .unwrap();
     let disconnect = next(&notices, "disconnect", "").await;
     assert_eq!(
@@ -258,7 +269,9 @@ async fn reconnects_after_the_transport_is_killed() {
     let first = next(&notices, "connect", "").await.get(2).as_string();
     // The server closes the Engine.IO connection without a namespace DISCONNECT: the
     // client reports `transport close` and reconnects by itself (backoff from 1 s).
-    manager.emit("/", "kill-transport", &Array::new()).unwrap();
+    manager
+        .emit_event("/", "kill-transport", &Array::new())
+        .unwrap();
     let disconnect = next(&notices, "disconnect", "").await;
     assert_eq!(
         disconnect.get(2).as_string().as_deref(),

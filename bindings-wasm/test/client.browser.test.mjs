@@ -1,0 +1,185 @@
+// socket.io-client's API (js/index.js on the WASM client) in headless Chromium, against the
+// two servers of tests/interop/CONTRACT.md: polysocket's interop server and npm socket.io's
+// reference server (both with CORS=1: the page is served from another origin).
+//
+//   scripts/build-wasm-client.sh && node --test bindings-wasm/test/
+// Env: INTEROP_SERVER (default target/release/examples/interop_server), CHROMIUM.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createReadStream, existsSync } from "node:fs";
+import { createServer } from "node:http";
+import { createInterface } from "node:readline";
+import { dirname, extname, join, normalize } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const packageRoot = join(here, "..");
+const repo = join(packageRoot, "..");
+const WAIT = 10_000;
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm" };
+
+const SERVERS = {
+  polysocket: [process.env.INTEROP_SERVER || join(repo, "target/release/examples/interop_server")],
+  "npm socket.io": ["node", join(repo, "tests/interop/reference-server.js")],
+};
+
+function start(command) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(command[0], command.slice(1), {
+      env: { ...process.env, PORT: "0", CORS: "1" },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const timer = setTimeout(() => reject(new Error(`${command} did not start`)), WAIT);
+    createInterface({ input: proc.stdout }).on("line", (line) => {
+      const m = /^LISTENING (\d+)/.exec(line);
+      if (m) { clearTimeout(timer); resolve({ proc, url: `http://127.0.0.1:${m[1]}` }); }
+    });
+    proc.on("error", reject);
+  });
+}
+
+/** Serves the package's files (the page, js/, pkg/). */
+function staticServer() {
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname));
+    const file = join(packageRoot, path);
+    if (!file.startsWith(packageRoot) || !existsSync(file)) { res.writeHead(404).end(); return; }
+    res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
+    createReadStream(file).pipe(res);
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
+}
+
+let browser;
+let files;
+before(async () => {
+  assert.ok(existsSync(join(packageRoot, "pkg/polysocket_wasm.js")), "run scripts/build-wasm-client.sh first");
+  files = await staticServer();
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+});
+after(async () => {
+  await browser?.close();
+  files?.close();
+});
+
+/** A fresh page with the client loaded. */
+async function page() {
+  const p = await browser.newPage();
+  const errors = [];
+  p.on("pageerror", (e) => errors.push(e));
+  await p.goto(`http://127.0.0.1:${files.address().port}/test/page.html`);
+  await p.waitForFunction(() => window.ready === true, null, { timeout: WAIT });
+  p.errors = errors;
+  return p;
+}
+
+for (const [name, command] of Object.entries(SERVERS)) {
+  describe(`socket.io-client's API against ${name}`, () => {
+    let server;
+    before(async () => { server = await start(command); });
+    after(() => server?.proc.kill());
+
+    for (const transports of [["websocket"], ["polling"], ["polling", "websocket"]]) {
+      test(`events, acks, binary, rooms and reasons over ${transports.join(" then ")}`, async () => {
+        const p = await page();
+        const result = await p.evaluate(async ({ url, transports }) => {
+          const { io } = window.client;
+          const socket = io(url, { transports, forceNew: true, auth: { token: "ok" } });
+          const seen = [];
+          socket.onAny((event) => seen.push(event));
+          const welcome = await new Promise((resolve, reject) => {
+            socket.once("welcome", resolve);
+            socket.once("connect_error", reject);
+          });
+          const out = { id: socket.id, connected: socket.connected, welcome };
+          out.callback = await new Promise((resolve) => socket.emit("echo", "a", { n: 1 }, (...args) => resolve(args)));
+          out.withAck = await socket.emitWithAck("echo", "only");
+          const bytes = await socket.emitWithAck("echo", new Uint8Array([1, 2, 3]));
+          out.binary = [bytes instanceof ArrayBuffer, Array.from(new Uint8Array(bytes))];
+          try { await socket.timeout(100).emitWithAck("nobody-answers"); out.timeout = "resolved"; } catch (e) { out.timeout = e.message; }
+          out.errorFirst = await new Promise((resolve) => socket.timeout(2000).emit("echo", 7, (err, v) => resolve([err, v])));
+          socket.on("question", (payload, ack) => ack({ answer: payload }));
+          out.asked = await socket.emitWithAck("ask-client", "why");
+          out.joined = await socket.emitWithAck("join", "room-1");
+          const news = new Promise((resolve) => socket.once("news", resolve));
+          socket.emit("to-room", "room-1", "news", { hello: "room" });
+          out.news = await news;
+          for (let i = 0; i < 100 && socket.io.engine.transport.name !== transports[transports.length - 1]; i++) {
+            await new Promise((r) => setTimeout(r, 20));
+          }
+          out.transport = socket.io.engine.transport.name;
+          const reason = new Promise((resolve) => socket.once("disconnect", resolve));
+          socket.emit("server-disconnect");
+          out.reason = await reason;
+          out.activeAfter = socket.active;
+          out.seen = seen;
+          socket.io.close();
+          return out;
+        }, { url: server.url, transports });
+        assert.deepEqual(p.errors, []);
+        assert.equal(result.connected, true);
+        assert.equal(result.welcome.id, result.id);
+        assert.deepEqual(result.welcome.auth, { token: "ok" });
+        assert.deepEqual(result.callback, ["a", { n: 1 }]);
+        assert.equal(result.withAck, "only");
+        assert.deepEqual(result.binary, [true, [1, 2, 3]]);
+        assert.equal(result.timeout, "operation has timed out");
+        assert.deepEqual(result.errorFirst, [null, 7]);
+        assert.deepEqual(result.asked, { answer: "why" });
+        assert.ok(result.joined.includes("room-1"));
+        assert.deepEqual(result.news, { hello: "room" });
+        assert.equal(result.transport, transports[transports.length - 1]);
+        assert.equal(result.reason, "io server disconnect");
+        assert.equal(result.activeAfter, false);
+        assert.ok(result.seen.includes("welcome") && result.seen.includes("question"), result.seen.join());
+        await p.close();
+      });
+    }
+
+    test("connect_error, multiplexing, and reconnection with manager events", async () => {
+      const p = await page();
+      const result = await p.evaluate(async ({ url }) => {
+        const { io, Manager } = window.client;
+        const out = {};
+        const refused = io(url, { forceNew: true, transports: ["websocket"], auth: { token: "bad" } });
+        out.error = await new Promise((resolve) => refused.once("connect_error", (e) => resolve([e.message, e.data])));
+        out.refusedActive = refused.active;
+        refused.io.close();
+
+        const manager = new Manager(url, { transports: ["websocket"], reconnectionDelay: 100, reconnectionDelayMax: 200 });
+        const main = manager.socket("/");
+        const custom = manager.socket("/custom");
+        await Promise.all([main, custom].map((s) => new Promise((r) => s.once("connect", r))));
+        out.distinct = main.id !== custom.id;
+        const events = [];
+        for (const e of ["reconnect_attempt", "reconnect", "open", "close"]) manager.on(e, () => events.push(e));
+        const firstId = main.id;
+        const reason = new Promise((resolve) => main.once("disconnect", resolve));
+        const back = new Promise((resolve) => main.once("connect", resolve));
+        main.emit("kill-transport");
+        out.reason = await reason;
+        await back;
+        out.newId = main.id !== firstId;
+        out.events = events;
+        out.again = await main.emitWithAck("echo", "again");
+        manager.close();
+        return out;
+      }, { url: server.url });
+      assert.deepEqual(p.errors, []);
+      assert.deepEqual(result.error, ["unauthorized", { code: 401 }]);
+      assert.equal(result.refusedActive, false);
+      assert.equal(result.distinct, true);
+      assert.equal(result.reason, "transport close");
+      assert.equal(result.newId, true);
+      assert.ok(result.events.includes("reconnect_attempt") && result.events.includes("reconnect"), result.events.join());
+      assert.equal(result.again, "again");
+      await p.close();
+    });
+  });
+}
