@@ -23,6 +23,7 @@ document.addEventListener("DOMContentLoaded", function () {
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    build_wasm_client();
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let bundle = out_dir.join("socket.io.min.js");
     if let Err(reason) = fetch_bundle(&out_dir, &bundle) {
@@ -68,4 +69,123 @@ fn run(command: &mut Command) -> Result<(), String> {
     } else {
         Err(format!("{program} exited with {status}"))
     }
+}
+
+/// The browser client (bindings-wasm) the chat page loads in release builds: the WASM module
+/// and its glue, built with a cargo of its own (its own target directory, so the outer build's
+/// lock is not in the way) and wasm-bindgen's CLI. Without them (a debug build, no wasm32
+/// target, no CLI) the page falls back to the socket.io-client bundle; `client.js` says which.
+fn build_wasm_client() {
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let manifest_dir =
+        PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
+    let repo = manifest_dir
+        .parent()
+        .expect("examples/ is in the repository")
+        .to_path_buf();
+    for watched in [
+        "bindings-wasm/src",
+        "bindings-wasm/js/index.js",
+        "core/src/proto",
+    ] {
+        println!("cargo:rerun-if-changed={}", repo.join(watched).display());
+    }
+    println!("cargo:rerun-if-env-changed=POLYSOCKET_CHAT_CLIENT");
+    let wanted = match std::env::var("POLYSOCKET_CHAT_CLIENT").as_deref() {
+        Ok("socket.io-client") => false,
+        Ok("wasm") => true,
+        _ => std::env::var("PROFILE").as_deref() == Ok("release"),
+    };
+    let built = wanted
+        .then(|| build_wasm(&repo, &out_dir))
+        .transpose()
+        .unwrap_or_else(|reason| {
+            println!(
+                "cargo:warning=the chat page's WASM client was not built ({reason}); it uses the \
+                 socket.io-client bundle. Run scripts/setup.sh for the wasm32 target and wasm-bindgen."
+            );
+            None
+        });
+    let loader = if built.is_some() {
+        WASM_LOADER
+    } else {
+        BUNDLE_LOADER
+    };
+    std::fs::write(out_dir.join("client.js"), loader).expect("write client.js");
+    if built.is_none() {
+        for name in ["index.js", "polysocket_wasm.js", "polysocket_wasm_bg.wasm"] {
+            std::fs::write(out_dir.join(name), b"").expect("write an empty placeholder");
+        }
+    }
+}
+
+/// Loads the WASM client's `io` as the page's global, then the page's script.
+const WASM_LOADER: &str = r#"// The chat page on polysocket's browser client (WASM), with socket.io-client's API.
+import { io } from "/polysocket-client/index.js";
+window.io = io;
+window.polysocketClient = "wasm";
+const app = document.createElement("script");
+app.src = "/app.js";
+document.body.append(app);
+"#;
+
+/// Loads the socket.io-client bundle, then the page's script.
+const BUNDLE_LOADER: &str = r#"// The chat page on the socket.io-client bundle (the WASM client was not built).
+window.polysocketClient = "socket.io-client";
+const bundle = document.createElement("script");
+bundle.src = "/socket.io.min.js";
+bundle.onload = () => {
+  const app = document.createElement("script");
+  app.src = "/app.js";
+  document.body.append(app);
+};
+document.body.append(bundle);
+"#;
+
+fn build_wasm(repo: &Path, out_dir: &Path) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let target_dir = out_dir.join("wasm-target");
+    let mut build = Command::new(cargo);
+    build
+        .current_dir(repo)
+        .args([
+            "build",
+            "--quiet",
+            "--profile",
+            "wasm-release",
+            "--target",
+            "wasm32-unknown-unknown",
+        ])
+        .args(["-p", "polysocket-wasm", "--target-dir"])
+        .arg(&target_dir);
+    // The outer build's settings are for the host; the nested one picks its own.
+    for name in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_BUILD_TARGET",
+        "CARGO_TARGET_DIR",
+        "CARGO_MAKEFLAGS",
+        "MAKEFLAGS",
+        "MFLAGS",
+    ] {
+        build.env_remove(name);
+    }
+    run(&mut build).map_err(|e| format!("cargo build for wasm32: {e}"))?;
+    let wasm = target_dir.join("wasm32-unknown-unknown/wasm-release/polysocket_wasm.wasm");
+    run(Command::new("wasm-bindgen")
+        .args([
+            "--target",
+            "web",
+            "--remove-name-section",
+            "--remove-producers-section",
+            "--out-dir",
+        ])
+        .arg(out_dir)
+        .arg(&wasm))
+    .map_err(|e| format!("wasm-bindgen: {e}"))?;
+    let index = std::fs::read_to_string(repo.join("bindings-wasm/js/index.js"))
+        .map_err(|e| format!("bindings-wasm/js/index.js: {e}"))?;
+    let index = index.replace("\"../pkg/polysocket_wasm.js\"", "\"./polysocket_wasm.js\"");
+    std::fs::write(out_dir.join("index.js"), index).map_err(|e| e.to_string())?;
+    Ok(())
 }

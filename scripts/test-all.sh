@@ -62,8 +62,8 @@ stage "browser client (WASM) in headless Chromium" \
     timeout 600 scripts/wasm-browser-tests.sh &&
     timeout 300 node --test bindings-wasm/test/ &&
     (cd bindings-wasm && npx tsc -p tsconfig.json)'
-stage "chat page in headless Chromium" \
-  env CHAT_SERVER_CMD="$PWD/target/release/chat" node --test examples/chat/test/
+stage "chat page in headless Chromium (on the WASM client)" \
+  env CHAT_CLIENT=wasm CHAT_SERVER_CMD="$PWD/target/release/chat" node --test examples/chat/test/
 if [ -x core/fuzz/run-smoke.sh ]; then
   stage "fuzz smoke (30 s per target)" core/fuzz/run-smoke.sh "${FUZZ_SECONDS:-30}"
 fi

@@ -124,6 +124,10 @@ const roomBadge = (room) => `#rooms li[data-room="${room}"] .badge`;
 async function joinAs(page, nickname, room) {
   await page.goto(`${base()}/`, { waitUntil: "load", timeout: WAIT });
   await page.locator('#status[data-state="connected"]').waitFor({ timeout: WAIT });
+  // CHAT_CLIENT=wasm: the page must run on polysocket's WASM client.
+  if (process.env.CHAT_CLIENT) {
+    assert.equal(await page.evaluate(() => window.polysocketClient), process.env.CHAT_CLIENT);
+  }
   await page.fill("#nickname", nickname);
   await page.fill("#room", room);
   await page.click("#join");
@@ -208,6 +212,8 @@ test("two users chat: presence, typing, messages, room switch", { timeout: 30_00
 test("protocol: acks and validation errors", { timeout: 20_000 }, async () => {
   const page = await newPage("P");
   await page.goto(`${base()}/`, { waitUntil: "load", timeout: WAIT });
+  // The client is a module: it may define `io` a moment after "load".
+  await page.waitForFunction(() => typeof window.io === "function", null, { timeout: WAIT });
   const results = await page.evaluate(async () => {
     /* global io */
     const s = io({ forceNew: true });
@@ -254,6 +260,7 @@ test("http routes", { timeout: 15_000 }, async () => {
     "/app.js": "text/javascript",
     "/style.css": "text/css",
     "/socket.io.min.js": "text/javascript",
+    "/client.js": "text/javascript",
   };
   for (const [path, type] of Object.entries(expect)) {
     const res = await fetch(`${base()}${path}`, { signal: AbortSignal.timeout(WAIT) });

@@ -36,11 +36,34 @@ const FILES: &[(&str, &str, &[u8])] = &[
         JS,
         include_bytes!(concat!(env!("OUT_DIR"), "/socket.io.min.js")),
     ),
+    // Loads the client (polysocket's WASM client, or the bundle above) and then app.js.
+    (
+        "/client.js",
+        JS,
+        include_bytes!(concat!(env!("OUT_DIR"), "/client.js")),
+    ),
+    // polysocket's browser client, built by build.rs from bindings-wasm (empty when not built).
+    (
+        "/polysocket-client/index.js",
+        JS,
+        include_bytes!(concat!(env!("OUT_DIR"), "/index.js")),
+    ),
+    (
+        "/polysocket-client/polysocket_wasm.js",
+        JS,
+        include_bytes!(concat!(env!("OUT_DIR"), "/polysocket_wasm.js")),
+    ),
+    (
+        "/polysocket-client/polysocket_wasm_bg.wasm",
+        WASM,
+        include_bytes!(concat!(env!("OUT_DIR"), "/polysocket_wasm_bg.wasm")),
+    ),
 ];
 
 const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
+const WASM: &str = "application/wasm";
 
 /// Serves [`FILES`] to `GET`/`HEAD` (hyper drops the body of a `HEAD` answer) and `404 Not
 /// found` to anything else.
