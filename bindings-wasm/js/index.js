@@ -50,6 +50,19 @@ class Emitter {
   hasListeners(event) { return this.listeners(event).length > 0; }
 }
 
+/** Whether `value` holds binary anywhere (socket.io-parser's `hasBinary`). */
+function hasBinary(value, depth = 0) {
+  if (value === null || typeof value !== "object" || depth > 512) return false;
+  if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return true;
+  if (typeof Blob !== "undefined" && value instanceof Blob) return true;
+  if (Array.isArray(value)) return value.some((item) => hasBinary(item, depth + 1));
+  if (typeof value.toJSON === "function") return false;
+  for (const key in value) {
+    if (Object.prototype.hasOwnProperty.call(value, key) && hasBinary(value[key], depth + 1)) return true;
+  }
+  return false;
+}
+
 function reportError(error) {
   // As an exception thrown by a DOM event listener: reported, and the client goes on.
   setTimeout(() => { throw error; });
@@ -207,13 +220,18 @@ export class Socket extends Emitter {
       const ack = args.pop();
       const timeout = flags.timeout ?? this.io.opts.ackTimeout;
       const wait = timeout === undefined ? 2_147_483_647 : timeout;
-      this.io._native.emitWithAck(this.nsp, ev, args, wait).then(
+      const native = this.io._native;
+      const sent = hasBinary(args)
+        ? native.emitWithAck(this.nsp, ev, args, wait)
+        : native.emitJsonWithAck(this.nsp, ev, JSON.stringify(args), wait);
+      sent.then(
         (answer) => (timeout === undefined ? ack.apply(this, answer) : ack.call(this, null, ...answer)),
         (reason) => { if (timeout !== undefined) ack.call(this, new Error(reason)); },
       );
       return this;
     }
-    this.io._native.emit(this.nsp, ev, args, flags.volatile === true);
+    if (hasBinary(args)) this.io._native.emit(this.nsp, ev, args, flags.volatile === true);
+    else this.io._native.emitJson(this.nsp, ev, JSON.stringify(args), flags.volatile === true);
     return this;
   }
   send(...args) { return this.emit("message", ...args); }

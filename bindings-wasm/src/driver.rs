@@ -104,6 +104,8 @@ pub(crate) struct Driver {
     pub(crate) acks: HashMap<u64, (Function, Function)>,
     calls: Vec<Call>,
     timer: Option<i32>,
+    /// The deadline the timer is armed for (re-armed only when the next one differs).
+    armed: Option<Instant>,
     on_timer: Option<Closure<dyn FnMut()>>,
     closing: bool,
     this: Weak<RefCell<Driver>>,
@@ -172,6 +174,7 @@ impl Driver {
             acks: HashMap::new(),
             calls: Vec::new(),
             timer: None,
+            armed: None,
             on_timer: None,
             closing: false,
             this: Weak::new(),
@@ -183,6 +186,7 @@ impl Driver {
                 if let Some(driver) = weak.upgrade() {
                     Driver::run(&driver, |d, now| {
                         d.timer = None;
+                        d.armed = None;
                         if let Some(engine) = d.engine.as_mut() {
                             engine.handle_timeout(now);
                         }
@@ -623,19 +627,22 @@ impl Driver {
     }
 
     fn arm_timer(&mut self) {
-        let window = web_sys::window();
-        if let (Some(window), Some(handle)) = (window.as_ref(), self.timer.take()) {
-            window.clear_timeout_with_handle(handle);
-        }
         let engine = self.engine.as_ref().and_then(ClientSession::poll_timeout);
-        let Some(deadline) = [engine, self.manager.poll_timeout()]
+        let deadline = [engine, self.manager.poll_timeout()]
             .into_iter()
             .flatten()
-            .min()
-        else {
+            .min();
+        if deadline == self.armed && (deadline.is_none() || self.timer.is_some()) {
+            return;
+        }
+        let Some(window) = web_sys::window() else {
             return;
         };
-        let (Some(window), Some(on_timer)) = (window, self.on_timer.as_ref()) else {
+        if let Some(handle) = self.timer.take() {
+            window.clear_timeout_with_handle(handle);
+        }
+        self.armed = deadline;
+        let (Some(deadline), Some(on_timer)) = (deadline, self.on_timer.as_ref()) else {
             return;
         };
         let wait = deadline.saturating_duration_since(Instant::now());

@@ -68,6 +68,36 @@ impl WasmManager {
         Ok(())
     }
 
+    /// `emit` with the arguments as JSON text (the caller checked they hold no binary):
+    /// `JSON.stringify` in the page is faster than walking the values from Rust.
+    #[wasm_bindgen(js_name = emitJson)]
+    pub fn emit_json(
+        &self,
+        nsp: &str,
+        event: &str,
+        args_json: &str,
+        volatile: Option<bool>,
+    ) -> Result<(), JsValue> {
+        let args = args_from_json(args_json)?;
+        let volatile = volatile.unwrap_or(false);
+        Driver::run(&self.driver, |d, now| {
+            d.manager.emit(nsp, event, args, None, volatile, now);
+        });
+        Ok(())
+    }
+
+    /// `emitWithAck` with the arguments as JSON text (no binary in them).
+    #[wasm_bindgen(js_name = emitJsonWithAck)]
+    pub fn emit_json_with_ack(
+        &self,
+        nsp: &str,
+        event: &str,
+        args_json: &str,
+        timeout_ms: f64,
+    ) -> Result<Promise, JsValue> {
+        Ok(self.emit_args_with_ack(nsp, event, args_from_json(args_json)?, timeout_ms))
+    }
+
     /// Emits `event` and resolves with the acknowledgement's arguments (an array), or
     /// rejects with `operation has timed out` / `socket has been disconnected`.
     #[wasm_bindgen(js_name = emitWithAck)]
@@ -78,33 +108,7 @@ impl WasmManager {
         args: &Array,
         timeout_ms: f64,
     ) -> Result<Promise, JsValue> {
-        let args = args_from_js(args)?;
-        let driver = self.driver.clone();
-        let nsp = nsp.to_owned();
-        let event = event.to_owned();
-        let mut failure = None;
-        let promise = Promise::new(&mut |resolve, reject| {
-            let timeout = std::time::Duration::from_millis(timeout_ms.max(0.0) as u64);
-            let args = args.clone();
-            Driver::run(&driver, |d, now| {
-                match d
-                    .manager
-                    .emit(&nsp, &event, args, Some(Some(now + timeout)), false, now)
-                {
-                    Some(id) => {
-                        d.acks.insert(id, (resolve, reject));
-                    }
-                    None => failure = Some(reject),
-                }
-            });
-        });
-        if let Some(reject) = failure {
-            let _ = reject.call1(
-                &JsValue::NULL,
-                &JsValue::from_str("operation has timed out"),
-            );
-        }
-        Ok(promise)
+        Ok(self.emit_args_with_ack(nsp, event, args_from_js(args)?, timeout_ms))
     }
 
     /// Acknowledges the server's event `id` on `nsp` with `args`.
@@ -205,4 +209,48 @@ fn options_from(options: &JsValue) -> Result<Options, JsValue> {
         upgrade: get("upgrade").as_bool().unwrap_or(true),
         manager,
     })
+}
+
+impl WasmManager {
+    fn emit_args_with_ack(
+        &self,
+        nsp: &str,
+        event: &str,
+        args: Vec<polysocket::Value>,
+        timeout_ms: f64,
+    ) -> Promise {
+        let mut args = Some(args);
+        let mut failure = None;
+        let promise = Promise::new(&mut |resolve, reject| {
+            let timeout = std::time::Duration::from_millis(timeout_ms.max(0.0) as u64);
+            let args = args.take().unwrap_or_default();
+            Driver::run(&self.driver, |d, now| {
+                match d
+                    .manager
+                    .emit(nsp, event, args, Some(Some(now + timeout)), false, now)
+                {
+                    Some(id) => {
+                        d.acks.insert(id, (resolve, reject));
+                    }
+                    None => failure = Some(reject),
+                }
+            });
+        });
+        if let Some(reject) = failure {
+            let _ = reject.call1(
+                &JsValue::NULL,
+                &JsValue::from_str("operation has timed out"),
+            );
+        }
+        promise
+    }
+}
+
+/// Event arguments from a JSON array text.
+fn args_from_json(json: &str) -> Result<Vec<polysocket::Value>, JsValue> {
+    match polysocket::Value::from_json_str(json) {
+        Ok(polysocket::Value::Array(args)) => Ok(args),
+        Ok(_) => Err(JsValue::from_str("the arguments must be an array")),
+        Err(error) => Err(JsValue::from_str(&error.to_string())),
+    }
 }

@@ -90,7 +90,7 @@ pub(crate) fn to_js(value: &Value) -> JsValue {
         Value::Number(n) => JsValue::from_f64(n.as_f64().unwrap_or(f64::NAN)),
         Value::String(s) => JsValue::from_str(s),
         Value::Binary(bytes) => Uint8Array::from(&bytes[..]).buffer().into(),
-        Value::Array(items) => args_to_js(items).into(),
+        Value::Array(items) => items.iter().map(to_js).collect::<Array>().into(),
         Value::Object(map) => {
             let object = Object::new();
             for (key, item) in map {
@@ -101,8 +101,15 @@ pub(crate) fn to_js(value: &Value) -> JsValue {
     }
 }
 
-/// Arguments as a JavaScript array.
+/// Arguments as a JavaScript array: through `JSON.parse` when they hold no binary (much
+/// faster than building the objects one property at a time), else value by value.
 pub(crate) fn args_to_js(values: &[Value]) -> Array {
+    if !values.iter().any(Value::has_binary)
+        && let Ok(text) = serde_json::to_string(values)
+        && let Ok(parsed) = js_sys::JSON::parse(&text)
+    {
+        return parsed.unchecked_into();
+    }
     values.iter().map(to_js).collect()
 }
 
