@@ -63,6 +63,26 @@ function hasBinary(value, depth = 0) {
   return false;
 }
 
+/** Whether `value` holds a `Blob` anywhere. */
+function hasBlob(value, depth = 0) {
+  if (typeof Blob === "undefined" || value === null || typeof value !== "object" || depth > 512) return false;
+  if (value instanceof Blob) return true;
+  if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return false;
+  if (Array.isArray(value)) return value.some((item) => hasBlob(item, depth + 1));
+  return Object.values(value).some((item) => hasBlob(item, depth + 1));
+}
+
+/** `value` with every `Blob` read into an `ArrayBuffer`. */
+async function readBlobs(value) {
+  if (typeof Blob !== "undefined" && value instanceof Blob) return value.arrayBuffer();
+  if (value === null || typeof value !== "object" || value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return value;
+  if (typeof value === "function") return value;
+  if (Array.isArray(value)) return Promise.all(value.map(readBlobs));
+  const out = {};
+  for (const [key, item] of Object.entries(value)) out[key] = await readBlobs(item);
+  return out;
+}
+
 function reportError(error) {
   // As an exception thrown by a DOM event listener: reported, and the client goes on.
   setTimeout(() => { throw error; });
@@ -215,6 +235,22 @@ export class Socket extends Emitter {
   emit(ev, ...args) {
     if (RESERVED.has(ev)) throw new Error(`"${ev}" is a reserved event name`);
     const flags = this._takeFlags();
+    // Blobs are read first (asynchronously); emits made meanwhile wait their turn, so that
+    // the order of emits is kept.
+    if (this._blobQueue || hasBlob(args)) {
+      const previous = this._blobQueue ?? Promise.resolve();
+      const queue = previous.then(() => readBlobs(args)).then((read) => {
+        this._emitNow(ev, read, flags);
+      }, reportError);
+      this._blobQueue = queue;
+      queue.then(() => { if (this._blobQueue === queue) this._blobQueue = undefined; });
+      return this;
+    }
+    this._emitNow(ev, args, flags);
+    return this;
+  }
+
+  _emitNow(ev, args, flags) {
     for (const fn of [...this._anyOutgoing]) fn.call(this, ev, ...args.filter((a) => typeof a !== "function"));
     if (typeof args[args.length - 1] === "function") {
       const ack = args.pop();

@@ -25,10 +25,10 @@ const SERVERS = {
   "npm socket.io": ["node", join(repo, "tests/interop/reference-server.js")],
 };
 
-function start(command) {
+function start(command, extraEnv = {}) {
   return new Promise((resolve, reject) => {
     const proc = spawn(command[0], command.slice(1), {
-      env: { ...process.env, PORT: "0", CORS: "1" },
+      env: { ...process.env, PORT: "0", CORS: "1", ...extraEnv },
       stdio: ["ignore", "pipe", "inherit"],
     });
     const timer = setTimeout(() => reject(new Error(`${command} did not start`)), WAIT);
@@ -102,6 +102,18 @@ for (const [name, command] of Object.entries(SERVERS)) {
           out.withAck = await socket.emitWithAck("echo", "only");
           const bytes = await socket.emitWithAck("echo", new Uint8Array([1, 2, 3]));
           out.binary = [bytes instanceof ArrayBuffer, Array.from(new Uint8Array(bytes))];
+          const blob = await socket.emitWithAck("echo", new Blob([new Uint8Array([9, 8])]));
+          out.blob = Array.from(new Uint8Array(blob));
+          // A Blob is read asynchronously; the emit after it still comes after it.
+          const echoes = [];
+          const twoEchoes = new Promise((resolve) => socket.on("echo", (v) => {
+            echoes.push(v instanceof ArrayBuffer ? "binary" : v);
+            if (echoes.length === 2) resolve();
+          }));
+          socket.emit("echo", new Blob([new Uint8Array([1])]));
+          socket.emit("echo", "after");
+          await twoEchoes;
+          out.order = echoes;
           try { await socket.timeout(100).emitWithAck("nobody-answers"); out.timeout = "resolved"; } catch (e) { out.timeout = e.message; }
           out.errorFirst = await new Promise((resolve) => socket.timeout(2000).emit("echo", 7, (err, v) => resolve([err, v])));
           socket.on("question", (payload, ack) => ack({ answer: payload }));
@@ -129,6 +141,8 @@ for (const [name, command] of Object.entries(SERVERS)) {
         assert.deepEqual(result.callback, ["a", { n: 1 }]);
         assert.equal(result.withAck, "only");
         assert.deepEqual(result.binary, [true, [1, 2, 3]]);
+        assert.deepEqual(result.blob, [9, 8]);
+        assert.deepEqual(result.order, ["binary", "after"]);
         assert.equal(result.timeout, "operation has timed out");
         assert.deepEqual(result.errorFirst, [null, 7]);
         assert.deepEqual(result.asked, { answer: "why" });
@@ -164,7 +178,10 @@ for (const [name, command] of Object.entries(SERVERS)) {
         const back = new Promise((resolve) => main.once("connect", resolve));
         main.emit("kill-transport");
         out.reason = await reason;
+        // Emitted while disconnected: buffered, sent once connected again.
+        const buffered = main.emitWithAck("echo", "buffered");
         await back;
+        out.buffered = await buffered;
         out.newId = main.id !== firstId;
         out.events = events;
         out.again = await main.emitWithAck("echo", "again");
@@ -179,7 +196,57 @@ for (const [name, command] of Object.entries(SERVERS)) {
       assert.equal(result.newId, true);
       assert.ok(result.events.includes("reconnect_attempt") && result.events.includes("reconnect"), result.events.join());
       assert.equal(result.again, "again");
+      assert.equal(result.buffered, "buffered");
       await p.close();
     });
+  });
+}
+
+for (const [name, command] of Object.entries(SERVERS)) {
+  describe(`connection state recovery in the browser against ${name}`, () => {
+    let server;
+    before(async () => { server = await start(command, { RECOVERY: "1" }); });
+    after(() => server?.proc.kill());
+
+    for (const transports of [["websocket"], ["polling"]]) {
+      test(`id, rooms and missed events come back over ${transports.join(" then ")}`, async () => {
+        const p = await page();
+        const result = await p.evaluate(async ({ url, transports }) => {
+          const { io } = window.client;
+          const opts = { forceNew: true, transports, reconnectionDelay: 300, reconnectionDelayMax: 300, randomizationFactor: 0 };
+          const a = io(url, opts);
+          await new Promise((r) => a.once("connect", r));
+          const out = { firstRecovered: a.recovered, firstId: a.id };
+          await a.emitWithAck("join", "recovery-room");
+          const observer = io(url, { forceNew: true, transports: ["websocket"] });
+          await new Promise((r) => observer.once("connect", r));
+          const missed = [];
+          a.on("missed", (...args) => missed.push(args));
+          const gone = new Promise((r) => a.once("disconnect", r));
+          a.emit("kill-transport");
+          out.reason = await gone;
+          const back = new Promise((r) => a.once("connect", r));
+          await observer.emitWithAck("to-room", "recovery-room", "missed", { while: "away" });
+          await back;
+          for (let i = 0; i < 100 && missed.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+          out.recovered = a.recovered;
+          out.sameId = a.id === out.firstId;
+          out.serverSaysRecovered = await a.emitWithAck("get-recovered");
+          out.missed = missed;
+          a.io.close();
+          observer.io.close();
+          return out;
+        }, { url: server.url, transports });
+        assert.deepEqual(p.errors, []);
+        assert.equal(result.firstRecovered, false);
+        assert.equal(result.reason, "transport close");
+        assert.equal(result.recovered, true);
+        assert.equal(result.sameId, true);
+        assert.equal(result.serverSaysRecovered, true);
+        assert.equal(result.missed.length, 1, JSON.stringify(result.missed));
+        assert.deepEqual(result.missed[0][0], { while: "away" });
+        await p.close();
+      });
+    }
   });
 }
