@@ -207,6 +207,7 @@ export class Socket extends Emitter {
     this._active = false;
     this._any = [];
     this._anyOutgoing = [];
+    this._acks = new Map();
     if (io.opts.autoConnect !== false) this.open();
   }
 
@@ -257,13 +258,16 @@ export class Socket extends Emitter {
       const timeout = flags.timeout ?? this.io.opts.ackTimeout;
       const wait = timeout === undefined ? 2_147_483_647 : timeout;
       const native = this.io._native;
-      const sent = hasBinary(args)
-        ? native.emitWithAck(this.nsp, ev, args, wait)
-        : native.emitJsonWithAck(this.nsp, ev, JSON.stringify(args), wait);
-      sent.then(
-        (answer) => (timeout === undefined ? ack.apply(this, answer) : ack.call(this, null, ...answer)),
-        (reason) => { if (timeout !== undefined) ack.call(this, new Error(reason)); },
-      );
+      const answered = (answer) => (timeout === undefined ? ack.apply(this, answer) : ack.call(this, null, ...answer));
+      const failed = (reason) => { if (timeout !== undefined) ack.call(this, new Error(reason)); };
+      if (hasBinary(args)) {
+        native.emitWithAck(this.nsp, ev, args, wait).then(answered, failed);
+      } else {
+        // The common case: no Promise per emit, the answer comes as an "ack" notice.
+        const id = native.emitJsonAck(this.nsp, ev, JSON.stringify(args), wait);
+        if (id < 0) failed("operation has timed out");
+        else this._acks.set(id, [answered, failed]);
+      }
       return this;
     }
     if (hasBinary(args)) this.io._native.emit(this.nsp, ev, args, flags.volatile === true);
@@ -320,6 +324,14 @@ export class Socket extends Emitter {
         if (a === "io server disconnect" || a === "io client disconnect") this._active = false;
         this.emitReserved("disconnect", a);
         break;
+      case "ack":
+      case "ack_error": {
+        const entry = this._acks.get(a);
+        if (!entry) break;
+        this._acks.delete(a);
+        try { (kind === "ack" ? entry[0] : entry[1])(b); } catch (error) { reportError(error); }
+        break;
+      }
       case "event": {
         const args = [...b];
         if (c !== undefined) {

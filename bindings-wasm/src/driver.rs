@@ -536,6 +536,18 @@ impl Driver {
             ]),
             SocketEvent::Ack { id, outcome } => {
                 let Some((resolve, reject)) = self.acks.remove(&id) else {
+                    // An emit made with `emitJsonAck`: its answer goes to the listener.
+                    let (kind, value) = match outcome {
+                        AckOutcome::Answered(args) => ("ack", args_to_js(&args).into()),
+                        AckOutcome::TimedOut => {
+                            ("ack_error", JsValue::from_str("operation has timed out"))
+                        }
+                        AckOutcome::Disconnected => (
+                            "ack_error",
+                            JsValue::from_str("socket has been disconnected"),
+                        ),
+                    };
+                    self.listener(&[kind.into(), nsp_js, JsValue::from_f64(id as f64), value]);
                     return;
                 };
                 let call = match outcome {
