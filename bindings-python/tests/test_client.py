@@ -65,9 +65,8 @@ async def test_reconnects_after_the_server_restarts(library: Any) -> None:
         await sio.shutdown()
 
 
-async def test_server_disconnect_ends_wait(library: Any, server: Running) -> None:
-    if server.url and isinstance(server.sio, python_socketio.AsyncServer):
-        pytest.skip("the polysocket servers are enough here")
+async def test_server_disconnect_ends_wait(library: Any, polysocket_server: Running) -> None:
+    server = polysocket_server
     client = library.AsyncClient()
     reasons: list[str] = []
     client.on("disconnect", lambda reason: reasons.append(reason))
@@ -78,9 +77,10 @@ async def test_server_disconnect_ends_wait(library: Any, server: Running) -> Non
     assert not client.connected
 
 
-async def test_calls_time_out_and_namespaces_are_checked(library: Any, server: Running) -> None:
-    if isinstance(server.sio, python_socketio.AsyncServer):
-        pytest.skip("the polysocket servers are enough here")
+async def test_calls_time_out_and_namespaces_are_checked(
+    library: Any, polysocket_server: Running
+) -> None:
+    server = polysocket_server
     client = library.AsyncClient(reconnection=False)
     await client.connect(server.url, transports=["polling"], wait_timeout=WAIT)
     try:
