@@ -4,6 +4,7 @@
 //! outputs are bytes to send, events and the next deadline. This is what the tokio runtime,
 //! the browser and mobile bindings, and the virtual-clock tests all drive.
 
+#[cfg(feature = "msgpack")]
 pub mod cluster;
 pub mod date;
 pub mod engineio;

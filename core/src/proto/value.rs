@@ -14,9 +14,11 @@ use std::fmt;
 use bytes::Bytes;
 
 mod de;
+#[cfg(feature = "msgpack")]
 pub mod msgpack;
 mod ser;
 
+#[cfg(feature = "msgpack")]
 pub use msgpack::{MsgpackError, read_msgpack, read_msgpack_fields, write_msgpack};
 pub use ser::to_value;
 

@@ -13,8 +13,6 @@ use std::time::Duration;
 
 use crate::proto::time::Instant;
 
-use bytes::Bytes;
-
 use super::packet::{Packet, PacketData};
 use super::parser::{DEFAULT_MAX_ATTACHMENTS, Decoder, Parser};
 use crate::proto::engineio::{CloseReason, Packet as EnginePacket, TextFrame};
@@ -947,8 +945,9 @@ impl ClientManager {
                 self.transmits
                     .extend(encoded.attachments.into_iter().map(EnginePacket::Binary));
             }
+            #[cfg(feature = "msgpack")]
             Parser::Msgpack => {
-                let bytes: Bytes = super::msgpack::encode(packet);
+                let bytes: bytes::Bytes = super::msgpack::encode(packet);
                 self.transmits.push_back(EnginePacket::Binary(bytes));
             }
         }

@@ -3,6 +3,7 @@
 mod ack;
 pub mod client;
 mod connection;
+#[cfg(feature = "msgpack")]
 pub mod msgpack;
 mod packet;
 mod parser;

@@ -53,7 +53,9 @@ pub enum Parser {
     /// socket.io's default parser: JSON text plus binary attachments.
     #[default]
     Default,
-    /// npm `socket.io-msgpack-parser`: one MessagePack binary message per packet.
+    /// npm `socket.io-msgpack-parser`: one MessagePack binary message per packet (feature
+    /// `msgpack`, on by default and with the tokio runtime).
+    #[cfg(feature = "msgpack")]
     Msgpack,
 }
 
@@ -63,6 +65,7 @@ pub enum Parser {
 /// binary messages.
 #[derive(Debug)]
 pub struct Decoder {
+    #[cfg_attr(not(feature = "msgpack"), allow(dead_code))]
     parser: Parser,
     max_attachments: usize,
     /// Boxed: rare, and every connection keeps a decoder.
@@ -112,6 +115,7 @@ impl Decoder {
 
     /// Decodes a text message; `Ok(None)` when the packet waits for attachments.
     pub fn decode_text(&mut self, text: &str) -> Result<Option<Packet>, DecodeError> {
+        #[cfg(feature = "msgpack")]
         if self.parser == Parser::Msgpack {
             return Err(DecodeError::InvalidPayload);
         }
@@ -135,6 +139,7 @@ impl Decoder {
 
     /// Decodes a binary message (an attachment); `Ok(Some)` once the packet is complete.
     pub fn decode_binary(&mut self, data: Bytes) -> Result<Option<Packet>, DecodeError> {
+        #[cfg(feature = "msgpack")]
         if self.parser == Parser::Msgpack {
             return super::msgpack::decode(&data).map(Some);
         }
