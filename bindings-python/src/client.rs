@@ -14,7 +14,7 @@ use pyo3::exceptions::{PyConnectionError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::convert::{args_from_py, from_py};
+use crate::convert::{NO_TIMEOUT, args_from_py, from_py, transports_of};
 use crate::dispatch::{Dispatcher, Notice, Outcome, engine_error};
 use crate::lock;
 
@@ -63,15 +63,7 @@ impl NativeClient {
             config.path = path.extract()?;
         }
         if let Some(transports) = get("transports")? {
-            let names: Vec<String> = transports.extract()?;
-            config.transports = names
-                .iter()
-                .map(|name| match name.as_str() {
-                    "polling" => Ok(Transport::Polling),
-                    "websocket" => Ok(Transport::WebSocket),
-                    other => Err(PyValueError::new_err(format!("Invalid transport: {other}"))),
-                })
-                .collect::<PyResult<_>>()?;
+            config.transports = transports_of(&transports)?;
         }
         if let Some(headers) = get("headers")? {
             config.extra_headers = headers.extract()?;
@@ -210,10 +202,9 @@ impl NativeClient {
     ) -> PyResult<()> {
         let args = args_from_py(args)?;
         let socket = self.socket(nsp)?;
-        let timeout = timeout.filter(|t| t.is_finite() && *t >= 0.0).map_or(
-            Duration::from_secs(365 * 24 * 3600),
-            Duration::from_secs_f64,
-        );
+        let timeout = timeout
+            .filter(|t| t.is_finite() && *t >= 0.0)
+            .map_or(NO_TIMEOUT, Duration::from_secs_f64);
         let dispatcher = self.dispatcher.clone();
         let event = event.to_owned();
         crate::runtime().spawn(async move {

@@ -156,3 +156,22 @@ fn key_of(key: &Bound<'_, PyAny>) -> PyResult<String> {
         key.get_type().name()?
     )))
 }
+
+/// An acknowledgement's lifetime when python-socketio gives no timeout: it lasts until the
+/// peer answers or disconnects.
+pub(crate) const NO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(365 * 24 * 3600);
+
+/// python-engineio's `transports` option: a list of `"polling"` and `"websocket"`.
+pub(crate) fn transports_of(transports: &Bound<'_, PyAny>) -> PyResult<Vec<polysocket::Transport>> {
+    let names: Vec<String> = transports.extract()?;
+    names
+        .iter()
+        .map(|name| match name.as_str() {
+            "polling" => Ok(polysocket::Transport::Polling),
+            "websocket" => Ok(polysocket::Transport::WebSocket),
+            other => Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "Invalid transport: {other}"
+            ))),
+        })
+        .collect()
+}

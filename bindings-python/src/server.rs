@@ -20,16 +20,12 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 use tokio::sync::oneshot;
 
-use crate::convert::{args_from_py, from_py};
+use crate::convert::{NO_TIMEOUT, args_from_py, from_py, transports_of};
 use crate::dispatch::{Dispatcher, HttpAnswer, Notice, Outcome, engine_error};
 use crate::lock;
 
 /// What a namespace's connect handler concluded.
 type Admission = Result<(), ConnectError>;
-
-/// An acknowledgement callback's lifetime when python-socketio gives none: it lasts until
-/// the client answers or disconnects.
-const NO_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// An operation on a socket whose connect handler is still running: the engine takes it
 /// once the socket is connected (python-socketio apps join rooms and emit in `connect`).
@@ -502,15 +498,7 @@ fn config_from(options: &Bound<'_, PyDict>) -> PyResult<ServerConfig> {
         config.allow_upgrades = allow.extract()?;
     }
     if let Some(transports) = get("transports")? {
-        let names: Vec<String> = transports.extract()?;
-        config.transports = names
-            .iter()
-            .map(|name| match name.as_str() {
-                "polling" => Ok(Transport::Polling),
-                "websocket" => Ok(Transport::WebSocket),
-                other => Err(PyValueError::new_err(format!("Invalid transport: {other}"))),
-            })
-            .collect::<PyResult<_>>()?;
+        config.transports = transports_of(&transports)?;
     }
     let compression: bool = match get("http_compression")? {
         Some(on) => on.extract()?,

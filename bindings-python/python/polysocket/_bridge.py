@@ -38,11 +38,7 @@ class Bridge:
         loop = asyncio.get_running_loop()
         if self._loop is loop:
             return loop
-        if self._loop is not None and not self._loop.is_closed():
-            try:
-                self._loop.remove_reader(self._fd)
-            except (RuntimeError, ValueError):
-                pass
+        self.unbind()
         self._loop = loop
         loop.add_reader(self._fd, self._wake)
         return loop

@@ -5,15 +5,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, Callable
 
 from . import _native, exceptions
 from ._bridge import Bridge, CallFailed
+from ._handlers import HandlerHost, ack_args, call_handler
 from .server import _args_of
 
 default_logger = logging.getLogger("polysocket.client")
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 #: Events a client handles itself (python-socketio's ``reserved_events``).
 RESERVED_EVENTS = ("connect", "connect_error", "disconnect")
@@ -38,13 +37,14 @@ async def _real_value(value: Any) -> Any:
     return value
 
 
-class AsyncClient:
+class AsyncClient(HandlerHost):
     """A Socket.IO client for asyncio, with python-socketio's ``AsyncClient`` API.
 
     Reconnection, the send buffer and the transports are polysocket's Rust client's.
     """
 
     reason = ClientReason
+    reserved_events = RESERVED_EVENTS
 
     def __init__(
         self,
@@ -59,12 +59,7 @@ class AsyncClient:
         handle_sigint: bool = True,
         **kwargs: Any,
     ) -> None:
-        if isinstance(logger, logging.Logger):
-            self.logger = logger
-        else:
-            self.logger = default_logger
-            if self.logger.level == logging.NOTSET:
-                self.logger.setLevel(logging.INFO if logger else logging.ERROR)
+        super().__init__(logger, default_logger)
         if json is not None:
             raise ValueError("polysocket serializes JSON itself; a custom json module is not supported")
         if serializer not in ("default", "msgpack"):
@@ -76,8 +71,6 @@ class AsyncClient:
         self.randomization_factor = randomization_factor
         self.serializer = serializer
         self.request_timeout: float = kwargs.pop("request_timeout", 5)
-        self.handlers: dict[str, dict[str, Callable[..., Any]]] = {}
-        self.namespace_handlers: dict[str, Any] = {}
         self.namespaces: dict[str, str] = {}
         self.failed_namespaces: list[str] = []
         self.connection_url: str | None = None
@@ -89,39 +82,12 @@ class AsyncClient:
         self.connected = False
         self._native: Any = None
         self._bridge: Bridge | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._connect_event: asyncio.Event | None = None
         self._gone: asyncio.Event | None = None
         self._engine_open = False
         self._open_error: str | None = None
 
     # -- registration --------------------------------------------------------------------
-
-    def on(
-        self, event: str, handler: Callable[..., Any] | None = None, namespace: str | None = None
-    ) -> Any:
-        """Registers ``handler`` for ``event`` in ``namespace``; without ``handler``, a
-        decorator."""
-        namespace = namespace or "/"
-
-        def set_handler(handler: F) -> F:
-            self.handlers.setdefault(namespace, {})[event] = handler
-            return handler
-
-        if handler is None:
-            return set_handler
-        set_handler(handler)
-        return None
-
-    def event(self, *args: Any, **kwargs: Any) -> Any:
-        """Decorator registering a handler named after the function."""
-        if len(args) == 1 and len(kwargs) == 0 and callable(args[0]):
-            return self.on(args[0].__name__)(args[0])
-
-        def set_handler(handler: F) -> F:
-            return self.on(handler.__name__, *args, **kwargs)(handler)  # type: ignore[no-any-return]
-
-        return set_handler
 
     def register_namespace(self, namespace_handler: Any) -> None:
         """Registers a class-based namespace (an :class:`AsyncClientNamespace`)."""
@@ -281,15 +247,7 @@ class AsyncClient:
         assert self._bridge is not None
         call, future = self._bridge.open_call()
         self._native.emit_with_ack(call, namespace, event, args)
-
-        def answered(future: asyncio.Future[Any]) -> None:
-            if future.cancelled() or future.exception() is not None:
-                return
-            result = callback(*future.result())
-            if inspect.isawaitable(result):
-                self._spawn(result)
-
-        future.add_done_callback(answered)
+        future.add_done_callback(self._answer_callback(callback))
 
     async def send(
         self, data: Any, namespace: str | None = None, callback: Callable[..., Any] | None = None
@@ -337,25 +295,7 @@ class AsyncClient:
         result: str | None = self._native.transport()
         return result
 
-    def sleep(self, seconds: float = 0) -> Awaitable[None]:
-        """``asyncio.sleep``."""
-        return asyncio.sleep(seconds)
-
-    def start_background_task(self, target: Callable[..., Any], *args: Any, **kwargs: Any) -> "asyncio.Task[Any]":
-        """Runs coroutine function ``target`` as a task."""
-        return asyncio.ensure_future(target(*args, **kwargs))
-
     # -- notices -------------------------------------------------------------------------
-
-    def _spawn(self, awaitable: Awaitable[Any]) -> None:
-        task = asyncio.ensure_future(awaitable)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: "asyncio.Task[Any]") -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            self.logger.error("a handler failed", exc_info=task.exception())
 
     def _on_notice(self, notice: tuple[Any, ...]) -> None:
         kind = notice[0]
@@ -409,48 +349,12 @@ class AsyncClient:
     async def _handle_event(self, namespace: str, event: str, args: list[Any], ack: Any) -> None:
         result = await self._trigger_event(event, namespace, *args)
         if ack is not None:
-            if result is None:
-                data: list[Any] = []
-            elif isinstance(result, tuple):
-                data = list(result)
-            else:
-                data = [result]
-            ack.send(data)
-
-    def _event_handler(
-        self, event: str, namespace: str, args: tuple[Any, ...]
-    ) -> tuple[Callable[..., Any] | None, tuple[Any, ...]]:
-        handler = None
-        if namespace in self.handlers:
-            handlers = self.handlers[namespace]
-            if event in handlers:
-                handler = handlers[event]
-            elif event not in RESERVED_EVENTS and "*" in handlers:
-                handler = handlers["*"]
-                args = (event, *args)
-        if handler is None and "*" in self.handlers:
-            handlers = self.handlers["*"]
-            if event in handlers:
-                handler = handlers[event]
-                args = (namespace, *args)
-            elif event not in RESERVED_EVENTS and "*" in handlers:
-                handler = handlers["*"]
-                args = (event, namespace, *args)
-        return handler, args
+            ack.send(ack_args(result))
 
     async def _trigger_event(self, event: str, namespace: str, *args: Any) -> Any:
         handler, call_args = self._event_handler(event, namespace, args)
         if handler is not None:
-            try:
-                result = handler(*call_args)
-            except TypeError:
-                # Older disconnect handlers take no reason.
-                if event != "disconnect":
-                    raise
-                result = handler(*call_args[:-1])
-            if inspect.isawaitable(result):
-                result = await result
-            return result
+            return await call_handler(handler, call_args, event)
         namespace_handler = self.namespace_handlers.get(namespace)
         if namespace_handler is not None:
             return await namespace_handler.trigger_event(event, *args)
@@ -481,15 +385,7 @@ class AsyncClientNamespace:
         handler = getattr(self, "on_" + (event or ""), None)
         if handler is None:
             return None
-        try:
-            result = handler(*args)
-        except TypeError:
-            if event != "disconnect":
-                raise
-            result = handler(*args[:-1])
-        if inspect.isawaitable(result):
-            result = await result
-        return result
+        return await call_handler(handler, args, event)
 
     async def emit(
         self,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import TYPE_CHECKING, Any, Callable
+
+from ._handlers import call_handler
 
 if TYPE_CHECKING:
     from .server import AsyncServer
@@ -38,15 +39,7 @@ class AsyncNamespace:
         handler = getattr(self, handler_name, None)
         if handler is None:
             return None
-        try:
-            result = handler(*args)
-        except TypeError:
-            if event != "disconnect":
-                raise
-            result = handler(*args[:-1])
-        if inspect.isawaitable(result):
-            result = await result
-        return result
+        return await call_handler(handler, args, event)
 
     async def emit(
         self,

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, Callable
 
 from . import _native, exceptions
 from ._bridge import Bridge, CallFailed, run_eagerly
+from ._handlers import HandlerHost, ack_args, call_handler
 
 default_logger = logging.getLogger("polysocket.server")
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 #: The event names a handler may not emit (python-socketio's ``reserved_events``).
 RESERVED_EVENTS = ("connect", "disconnect")
@@ -67,7 +65,7 @@ _ENGINE_OPTIONS = (
 )
 
 
-class AsyncServer:
+class AsyncServer(HandlerHost):
     """A Socket.IO server for asyncio, with python-socketio's ``AsyncServer`` API.
 
     Serve it from an ASGI app (:class:`polysocket.ASGIApp`), an aiohttp app
@@ -75,6 +73,7 @@ class AsyncServer:
     """
 
     reason = Reason
+    reserved_events = RESERVED_EVENTS
 
     def __init__(
         self,
@@ -90,12 +89,7 @@ class AsyncServer:
         engineio_logger = kwargs.pop("engineio_logger", None)
         kwargs.pop("async_mode", None)
         kwargs.pop("monitor_clients", None)
-        if isinstance(logger, logging.Logger):
-            self.logger = logger
-        else:
-            self.logger = default_logger
-            if self.logger.level == logging.NOTSET:
-                self.logger.setLevel(logging.INFO if logger else logging.ERROR)
+        super().__init__(logger, default_logger)
         self.engineio_logger = engineio_logger
         if json is not None:
             raise ValueError("polysocket serializes JSON itself; a custom json module is not supported")
@@ -110,14 +104,11 @@ class AsyncServer:
         self.async_handlers = async_handlers
         self.always_connect = always_connect
         self.namespaces: list[str] | str = namespaces or ["/"]
-        self.handlers: dict[str, dict[str, Callable[..., Any]]] = {}
-        self.namespace_handlers: dict[str, Any] = {}
         self.environ: dict[tuple[str, str], dict[str, Any]] = {}
         self.manager = client_manager
         self.async_mode = "polysocket"
         self._sessions: dict[tuple[str, str], dict[str, Any]] = {}
         self._disconnect_waiters: dict[tuple[str, str], asyncio.Future[None]] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._native: Any = None
         self._bridge: Bridge | None = None
         self._path: str | None = None
@@ -150,7 +141,7 @@ class AsyncServer:
             raise RuntimeError(f"this server is served under {self._path}, not {path}")
         return self._native
 
-    def _accept_namespace(self, namespace: str) -> None:
+    def _namespace_added(self, namespace: str) -> None:
         if self._native is not None:
             self._native.namespace(namespace)
 
@@ -162,34 +153,6 @@ class AsyncServer:
 
     # -- registration --------------------------------------------------------------------
 
-    def on(
-        self, event: str, handler: Callable[..., Any] | None = None, namespace: str | None = None
-    ) -> Any:
-        """Registers ``handler`` for ``event`` in ``namespace`` (``'*'``: every event or
-        every namespace); without ``handler``, a decorator."""
-        namespace = namespace or "/"
-
-        def set_handler(handler: F) -> F:
-            self.handlers.setdefault(namespace, {})[event] = handler
-            self._accept_namespace(namespace)
-            return handler
-
-        if handler is None:
-            return set_handler
-        set_handler(handler)
-        return None
-
-    def event(self, *args: Any, **kwargs: Any) -> Any:
-        """Decorator registering a handler named after the function (``@sio.event`` or
-        ``@sio.event(namespace='/chat')``)."""
-        if len(args) == 1 and len(kwargs) == 0 and callable(args[0]):
-            return self.on(args[0].__name__)(args[0])
-
-        def set_handler(handler: F) -> F:
-            return self.on(handler.__name__, *args, **kwargs)(handler)  # type: ignore[no-any-return]
-
-        return set_handler
-
     def register_namespace(self, namespace_handler: Any) -> None:
         """Registers a class-based namespace (an :class:`AsyncNamespace`)."""
         from .namespace import AsyncNamespace
@@ -198,7 +161,7 @@ class AsyncServer:
             raise ValueError("Not a namespace instance")
         namespace_handler._set_server(self)
         self.namespace_handlers[namespace_handler.namespace] = namespace_handler
-        self._accept_namespace(namespace_handler.namespace)
+        self._namespace_added(namespace_handler.namespace)
 
     # -- emitting ------------------------------------------------------------------------
 
@@ -236,15 +199,7 @@ class AsyncServer:
         if not self._native.emit_with_ack(call, namespace, sid, event, args):
             bridge.drop_call(call)
             return
-
-        def answered(future: asyncio.Future[Any]) -> None:
-            if future.cancelled() or future.exception() is not None:
-                return
-            result = callback(*future.result())
-            if inspect.isawaitable(result):
-                self._spawn(result)
-
-        future.add_done_callback(answered)
+        future.add_done_callback(self._answer_callback(callback))
 
     async def send(
         self,
@@ -420,25 +375,7 @@ class AsyncServer:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         bridge.unbind()
 
-    def sleep(self, seconds: float = 0) -> Awaitable[None]:
-        """``asyncio.sleep``."""
-        return asyncio.sleep(seconds)
-
-    def start_background_task(self, target: Callable[..., Any], *args: Any, **kwargs: Any) -> "asyncio.Task[Any]":
-        """Runs coroutine function ``target`` as a task."""
-        return asyncio.ensure_future(target(*args, **kwargs))
-
     # -- notices from the engine ---------------------------------------------------------
-
-    def _spawn(self, awaitable: Awaitable[Any]) -> None:
-        task = asyncio.ensure_future(awaitable)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: "asyncio.Task[Any]") -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            self.logger.error("a handler failed", exc_info=task.exception())
 
     def _report(self, error: BaseException) -> None:
         self.logger.error("a handler failed", exc_info=error)
@@ -496,13 +433,7 @@ class AsyncServer:
         self.logger.info('received event "%s" from %s [%s]', event, sid, namespace)
         result = await self._trigger_event(event, namespace, sid, *args)
         if result is not self._not_handled and ack is not None:
-            if result is None:
-                data: list[Any] = []
-            elif isinstance(result, tuple):
-                data = list(result)
-            else:
-                data = [result]
-            ack.send(data)
+            ack.send(ack_args(result))
 
     async def _handle_disconnect(self, namespace: str, sid: str, reason: str) -> None:
         try:
@@ -514,43 +445,13 @@ class AsyncServer:
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
 
-    def _event_handler(
-        self, event: str, namespace: str, args: tuple[Any, ...]
-    ) -> tuple[Callable[..., Any] | None, tuple[Any, ...]]:
-        handler = None
-        if namespace in self.handlers:
-            handlers = self.handlers[namespace]
-            if event in handlers:
-                handler = handlers[event]
-            elif event not in RESERVED_EVENTS and "*" in handlers:
-                handler = handlers["*"]
-                args = (event, *args)
-        if handler is None and "*" in self.handlers:
-            handlers = self.handlers["*"]
-            if event in handlers:
-                handler = handlers[event]
-                args = (namespace, *args)
-            elif event not in RESERVED_EVENTS and "*" in handlers:
-                handler = handlers["*"]
-                args = (event, namespace, *args)
-        return handler, args
-
     async def _trigger_event(self, event: str, namespace: str, *args: Any) -> Any:
         handler, call_args = self._event_handler(event, namespace, args)
         if handler is not None:
             try:
-                result = handler(*call_args)
-            except TypeError:
-                # A disconnect handler of the older style takes the sid alone.
-                if event != "disconnect":
-                    raise
-                result = handler(*call_args[:-1])
-            if inspect.isawaitable(result):
-                try:
-                    result = await result
-                except asyncio.CancelledError:
-                    result = None
-            return result
+                return await call_handler(handler, call_args, event)
+            except asyncio.CancelledError:
+                return None
         namespace_handler = self.namespace_handlers.get(namespace)
         if namespace_handler is None and "*" in self.namespace_handlers:
             namespace_handler = self.namespace_handlers["*"]
