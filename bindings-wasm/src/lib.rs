@@ -60,11 +60,7 @@ impl WasmManager {
         args: &Array,
         volatile: Option<bool>,
     ) -> Result<(), JsValue> {
-        let args = args_from_js(args)?;
-        let volatile = volatile.unwrap_or(false);
-        Driver::run(&self.driver, |d, now| {
-            d.manager.emit(nsp, event, args, None, volatile, now);
-        });
+        self.emit_values(nsp, event, args_from_js(args)?, volatile.unwrap_or(false));
         Ok(())
     }
 
@@ -78,11 +74,12 @@ impl WasmManager {
         args_json: &str,
         volatile: Option<bool>,
     ) -> Result<(), JsValue> {
-        let args = args_from_json(args_json)?;
-        let volatile = volatile.unwrap_or(false);
-        Driver::run(&self.driver, |d, now| {
-            d.manager.emit(nsp, event, args, None, volatile, now);
-        });
+        self.emit_values(
+            nsp,
+            event,
+            args_from_json(args_json)?,
+            volatile.unwrap_or(false),
+        );
         Ok(())
     }
 
@@ -106,18 +103,6 @@ impl WasmManager {
                 .emit(nsp, event, args, Some(Some(now + timeout)), false, now);
         });
         Ok(id.map_or(-1.0, |id| id as f64))
-    }
-
-    /// `emitWithAck` with the arguments as JSON text (no binary in them).
-    #[wasm_bindgen(js_name = emitJsonWithAck)]
-    pub fn emit_json_with_ack(
-        &self,
-        nsp: &str,
-        event: &str,
-        args_json: &str,
-        timeout_ms: f64,
-    ) -> Result<Promise, JsValue> {
-        Ok(self.emit_args_with_ack(nsp, event, args_from_json(args_json)?, timeout_ms))
     }
 
     /// Emits `event` and resolves with the acknowledgement's arguments (an array), or
@@ -234,6 +219,12 @@ fn options_from(options: &JsValue) -> Result<Options, JsValue> {
 }
 
 impl WasmManager {
+    fn emit_values(&self, nsp: &str, event: &str, args: Vec<polysocket::Value>, volatile: bool) {
+        Driver::run(&self.driver, |d, now| {
+            d.manager.emit(nsp, event, args, None, volatile, now);
+        });
+    }
+
     fn emit_args_with_ack(
         &self,
         nsp: &str,
