@@ -391,6 +391,28 @@ async fn upgrade_answers_a_parked_poll_with_noop() {
     ws.close().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_poll_during_an_upgrade_gets_a_noop() {
+    // A client whose poll took the first noop may send another one before it pauses; that
+    // one must not wait for the next ping (25 s), or the upgrade stalls.
+    let server = engineio_server().await;
+    let sid = open_polling(&server).await;
+    let target = server.polling_sid(&sid);
+    let mut ws = Ws::connect(&server.websocket_url(&format!("&sid={sid}"))).await;
+    ws.send("2probe").await;
+    assert_eq!(ws.next().await, Frame::text("3probe"));
+    for _ in 0..3 {
+        let answer = tokio::time::timeout(Duration::from_secs(2), get(server.addr, &target))
+            .await
+            .expect("a poll during the upgrade is answered at once");
+        assert_eq!(answer.poll_body(), "6");
+    }
+    ws.send("5").await;
+    ws.send("4hello").await;
+    ws.expect("4hello").await;
+    ws.close().await;
+}
+
 /// Upgrades the polling session `sid` and waits until the server has switched transports
 /// (an echo over the WebSocket).
 async fn upgraded(server: &common::TestServer, sid: &str) -> Ws {

@@ -392,7 +392,13 @@ async fn long_poll(conn: Arc<Conn>, encoding: Option<Encoding>) -> Response<Full
             if state.engine.transport() != Transport::Polling {
                 return polling_body(b"6".to_vec());
             }
-            state.engine.drain_transmits_compressible()
+            let drained = state.engine.drain_transmits_compressible();
+            // Every poll during an upgrade ends at once: a client whose GET took the first
+            // noop may already have sent the next one before it paused.
+            if drained.0.is_empty() && state.engine.awaits_upgrade() {
+                return polling_body(b"6".to_vec());
+            }
+            drained
         };
         let (packets, compressible) = packets;
         if !packets.is_empty() {

@@ -183,6 +183,13 @@ impl Session {
         self.upgrade != Upgrade::None
     }
 
+    /// True once the client's probe was answered and its `upgrade` packet is awaited. A poll
+    /// with nothing to send is then answered with a noop at once, so that the client can
+    /// pause polling (engine.io sends one every 100 ms for that while a poll waits).
+    pub fn awaits_upgrade(&self) -> bool {
+        matches!(self.upgrade, Upgrade::Probing { probed: true, .. })
+    }
+
     /// Packets waiting for the current transport.
     pub fn queued(&self) -> usize {
         self.outbox.len()
