@@ -18,6 +18,8 @@ use super::parser::{DEFAULT_MAX_ATTACHMENTS, Decoder, Parser};
 use crate::proto::engineio::{CloseReason, Packet as EnginePacket, TextFrame};
 use crate::proto::value::{Map, Value};
 
+mod lifecycle;
+
 /// socket.io-client's `Manager` options, with its defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ManagerConfig {
@@ -305,6 +307,8 @@ pub struct ClientManager {
     reconnecting: bool,
     /// Whether the manager may reconnect (false once every socket left on purpose).
     auto_reconnect: bool,
+    /// Paused by the application ([`ClientManager::pause`]): no connection opens.
+    paused: bool,
     next_ack: u64,
     next_emit: u64,
     transmits: VecDeque<EnginePacket>,
@@ -327,6 +331,7 @@ impl ClientManager {
             backoff,
             reconnecting: false,
             auto_reconnect: true,
+            paused: false,
             next_ack: 0,
             next_emit: 0,
             transmits: VecDeque::new(),
@@ -371,8 +376,8 @@ impl ClientManager {
         self.auto_reconnect = true;
         match self.engine {
             EngineState::Open => self.send_connect(nsp),
-            EngineState::Closed => self.open_engine(now),
-            EngineState::Opening { .. } | EngineState::Waiting { .. } => {}
+            EngineState::Closed if !self.paused => self.open_engine(now),
+            EngineState::Closed | EngineState::Opening { .. } | EngineState::Waiting { .. } => {}
         }
     }
 
@@ -529,6 +534,11 @@ impl ClientManager {
 
     /// The Engine.IO connection opened: connects every socket that wants to be.
     pub fn engine_opened(&mut self, _now: Instant) {
+        if self.paused {
+            // Paused while it was opening.
+            self.events.push_back(ManagerEvent::CloseEngine);
+            return;
+        }
         self.engine = EngineState::Open;
         self.decoder = Decoder::with_parser(self.config.parser, DEFAULT_MAX_ATTACHMENTS);
         self.events.push_back(ManagerEvent::Open);
@@ -801,7 +811,7 @@ impl ClientManager {
     }
 
     fn schedule_reconnect(&mut self, now: Instant, random: f64) {
-        if !self.config.reconnection || !self.auto_reconnect {
+        if !self.config.reconnection || !self.auto_reconnect || self.paused {
             return;
         }
         if self

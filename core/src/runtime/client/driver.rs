@@ -203,6 +203,9 @@ impl Driver {
                 }
             }
             Command::Ack { nsp, id, args } => self.manager.ack(&nsp, id, args),
+            Command::Pause => self.manager.pause(),
+            Command::Resume => self.manager.resume(now),
+            Command::ReconnectNow => self.manager.reconnect_now(now),
             Command::Close => self.close(),
         }
     }

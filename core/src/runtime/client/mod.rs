@@ -186,6 +186,9 @@ enum Command {
         nsp: String,
         auth: Value,
     },
+    Pause,
+    Resume,
+    ReconnectNow,
     Close,
 }
 
@@ -344,6 +347,26 @@ impl Client {
     /// Whether two handles share one connection.
     pub fn same_connection(&self, other: &Client) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
+    /// Pauses the connection, for an app going to the background: it closes (connected
+    /// sockets disconnect with `transport close`) and does not reconnect until
+    /// [`Client::resume`]. Emits wait in the send buffer meanwhile, and the sockets keep what
+    /// connection state recovery needs to restore their sessions.
+    pub fn pause(&self) {
+        let _ = self.shared.commands.send(Command::Pause);
+    }
+
+    /// Ends a pause and reconnects at once (or, outside a pause, starts the next
+    /// reconnection attempt now instead of after its delay).
+    pub fn resume(&self) {
+        let _ = self.shared.commands.send(Command::Resume);
+    }
+
+    /// Replaces the connection at once, for a network change: the old one may be dead
+    /// without either side knowing until the ping times out. No effect while paused.
+    pub fn reconnect_now(&self) {
+        let _ = self.shared.commands.send(Command::ReconnectNow);
     }
 
     /// Closes the connection and stops reconnecting; [`connect`] no longer hands it out.

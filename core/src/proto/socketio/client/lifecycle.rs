@@ -1,0 +1,223 @@
+//! An application's life cycle around the connection: pausing it (a mobile app going to
+//! the background), resuming it, and reconnecting at once when the network changes.
+
+use super::{ClientDisconnectReason, ClientManager, EngineState, ManagerEvent};
+use crate::proto::time::Instant;
+
+impl ClientManager {
+    /// Whether the connection is paused ([`ClientManager::pause`]).
+    pub fn is_paused(&self) -> bool {
+        self.paused
+    }
+
+    /// Pauses the connection: it closes (sockets that were connected disconnect with
+    /// `transport close`) and nothing reconnects until [`ClientManager::resume`]. The sockets
+    /// stay active: emits made meanwhile wait in their send buffers, and each socket keeps its
+    /// recovery id, so that the next connection may restore the session.
+    pub fn pause(&mut self) {
+        if self.paused {
+            return;
+        }
+        self.paused = true;
+        self.reconnecting = false;
+        match self.engine {
+            EngineState::Open | EngineState::Opening { .. } => {
+                let was_open = self.engine == EngineState::Open;
+                self.engine = EngineState::Closed;
+                self.transmits.clear();
+                self.events.push_back(ManagerEvent::CloseEngine);
+                if was_open {
+                    let reason = ClientDisconnectReason::TransportClose;
+                    self.events.push_back(ManagerEvent::Close(reason));
+                    self.close_sockets(reason);
+                }
+            }
+            EngineState::Waiting { .. } => self.engine = EngineState::Closed,
+            EngineState::Closed => {}
+        }
+    }
+
+    /// Ends a pause: a new connection opens at once (the reconnection delay starts over)
+    /// when a socket wants one. Outside a pause this only cuts short the wait for the next
+    /// reconnection attempt.
+    pub fn resume(&mut self, now: Instant) {
+        self.paused = false;
+        self.backoff.reset();
+        self.reconnecting = false;
+        match self.engine {
+            EngineState::Closed | EngineState::Waiting { .. } if self.wants_connection() => {
+                self.open_engine(now);
+            }
+            _ => {}
+        }
+    }
+
+    /// The network changed (another Wi-Fi, cellular): the current connection may be dead
+    /// without either side knowing until the ping times out, so it closes (`transport close`)
+    /// and a new one opens at once. Does nothing while paused or when no socket wants a
+    /// connection.
+    pub fn reconnect_now(&mut self, now: Instant) {
+        if self.paused || !self.wants_connection() {
+            return;
+        }
+        if self.engine == EngineState::Open {
+            let reason = ClientDisconnectReason::TransportClose;
+            self.engine = EngineState::Closed;
+            self.transmits.clear();
+            self.events.push_back(ManagerEvent::CloseEngine);
+            self.events.push_back(ManagerEvent::Close(reason));
+            self.close_sockets(reason);
+        }
+        self.resume(now);
+    }
+
+    /// Whether some socket wants to be connected.
+    fn wants_connection(&self) -> bool {
+        self.auto_reconnect && self.sockets.values().any(|s| s.active)
+    }
+
+    /// Every socket that was connected or connecting hears `reason`.
+    fn close_sockets(&mut self, reason: ClientDisconnectReason) {
+        let names: Vec<String> = self.sockets.keys().cloned().collect();
+        for nsp in names {
+            let socket = &self.sockets[&nsp];
+            let connected = socket.connected;
+            if connected || socket.connecting {
+                self.socket_closed(&nsp, reason, connected);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::super::{AckOutcome, ManagerConfig, SocketEvent};
+    use super::*;
+    use crate::proto::engineio::{Packet as EnginePacket, TextFrame};
+    use crate::proto::value::{Map, Value};
+
+    fn events(manager: &mut ClientManager) -> Vec<ManagerEvent> {
+        std::iter::from_fn(|| manager.poll_event()).collect()
+    }
+
+    fn text(manager: &mut ClientManager) -> Vec<String> {
+        std::iter::from_fn(|| manager.poll_transmit())
+            .map(|p| match p {
+                EnginePacket::Text(frame) => frame.data().to_owned(),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    }
+
+    fn server(manager: &mut ClientManager, data: &str, now: Instant) {
+        manager.handle_message(EnginePacket::Text(TextFrame::from_data(data)), now);
+    }
+
+    fn socket(event: SocketEvent) -> ManagerEvent {
+        ManagerEvent::Socket {
+            nsp: "/".to_owned(),
+            event,
+        }
+    }
+
+    /// A manager whose socket of `/` is connected with a recovery id, events drained.
+    fn connected(t0: Instant) -> ClientManager {
+        let mut manager = ClientManager::new(ManagerConfig::default());
+        manager.connect("/", Value::Object(Map::new()), t0);
+        manager.engine_opened(t0);
+        server(&mut manager, r#"0{"sid":"A","pid":"P"}"#, t0);
+        server(&mut manager, r#"2["news",1,"off-1"]"#, t0);
+        events(&mut manager);
+        text(&mut manager);
+        manager
+    }
+
+    #[test]
+    fn pause_closes_buffers_emits_and_resume_reconnects_with_the_recovery_id() {
+        let t0 = Instant::now();
+        let mut manager = connected(t0);
+        let sent = manager.emit("/", "sent", vec![], Some(None), false, t0);
+        text(&mut manager);
+        manager.pause();
+        assert!(manager.is_paused());
+        assert_eq!(
+            events(&mut manager),
+            [
+                ManagerEvent::CloseEngine,
+                ManagerEvent::Close(ClientDisconnectReason::TransportClose),
+                socket(SocketEvent::Disconnect(
+                    ClientDisconnectReason::TransportClose
+                )),
+                socket(SocketEvent::Ack {
+                    id: sent.unwrap(),
+                    outcome: AckOutcome::Disconnected
+                }),
+            ]
+        );
+        // The engine reporting its close afterwards changes nothing.
+        manager.engine_closed(crate::proto::engineio::CloseReason::ForcedClose, t0, 0.0);
+        assert_eq!(events(&mut manager), []);
+        // Paused: no reconnection, however long it waits; emits are buffered.
+        manager.emit("/", "later", vec![Value::from(2)], None, false, t0);
+        let much_later = t0 + Duration::from_secs(3600);
+        assert_eq!(manager.poll_timeout(), None);
+        manager.handle_timeout(much_later, 0.0);
+        assert_eq!(events(&mut manager), []);
+        assert!(text(&mut manager).is_empty());
+
+        manager.resume(much_later);
+        assert!(!manager.is_paused());
+        assert_eq!(events(&mut manager), [ManagerEvent::OpenEngine]);
+        manager.engine_opened(much_later);
+        assert_eq!(events(&mut manager), [ManagerEvent::Open]);
+        assert_eq!(text(&mut manager), [r#"0{"pid":"P","offset":"off-1"}"#]);
+        server(&mut manager, r#"0{"sid":"A","pid":"P"}"#, much_later);
+        assert_eq!(text(&mut manager), [r#"2["later",2]"#]);
+    }
+
+    #[test]
+    fn a_connection_that_opens_during_a_pause_is_closed_again() {
+        let t0 = Instant::now();
+        let mut manager = ClientManager::new(ManagerConfig::default());
+        manager.connect("/", Value::Null, t0);
+        assert_eq!(events(&mut manager), [ManagerEvent::OpenEngine]);
+        manager.pause();
+        assert_eq!(events(&mut manager), [ManagerEvent::CloseEngine]);
+        manager.engine_opened(t0);
+        assert_eq!(events(&mut manager), [ManagerEvent::CloseEngine]);
+        assert!(text(&mut manager).is_empty(), "no CONNECT while paused");
+        manager.engine_failed("timeout", t0, 0.0);
+        assert_eq!(events(&mut manager), []);
+    }
+
+    #[test]
+    fn reconnect_now_replaces_an_open_connection_and_skips_the_backoff() {
+        let t0 = Instant::now();
+        let mut manager = connected(t0);
+        manager.reconnect_now(t0);
+        assert_eq!(
+            events(&mut manager),
+            [
+                ManagerEvent::CloseEngine,
+                ManagerEvent::Close(ClientDisconnectReason::TransportClose),
+                socket(SocketEvent::Disconnect(
+                    ClientDisconnectReason::TransportClose
+                )),
+                ManagerEvent::OpenEngine,
+            ]
+        );
+        // Waiting for an attempt after a failure: the attempt starts now.
+        manager.engine_failed("refused", t0, 0.0);
+        events(&mut manager);
+        assert!(manager.poll_timeout().is_some_and(|at| at > t0));
+        manager.reconnect_now(t0);
+        assert_eq!(events(&mut manager), [ManagerEvent::OpenEngine]);
+        // Nothing to do for a manager nobody uses.
+        let mut idle = ClientManager::new(ManagerConfig::default());
+        idle.reconnect_now(t0);
+        idle.resume(t0);
+        assert_eq!(events(&mut idle), []);
+    }
+}
