@@ -256,7 +256,7 @@ export class Socket extends Emitter {
     if (typeof args[args.length - 1] === "function") {
       const ack = args.pop();
       const timeout = flags.timeout ?? this.io.opts.ackTimeout;
-      const wait = timeout === undefined ? 2_147_483_647 : timeout;
+      const wait = timeout === undefined ? -1 : timeout; // -1: no deadline
       const native = this.io._native;
       const answered = (answer) => (timeout === undefined ? ack.apply(this, answer) : ack.call(this, null, ...answer));
       const failed = (reason) => { if (timeout !== undefined) ack.call(this, new Error(reason)); };

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 use bytes::Bytes;
-use js_sys::{Array, Function, Uint8Array};
+use js_sys::{Function, Uint8Array};
 use polysocket::proto::engineio::{
     ClientEvent, ClientSession, Packet, Transport, WsFrame, payload,
 };
@@ -49,7 +49,8 @@ pub(crate) struct Options {
 
 /// A JavaScript call to make once the driver is released.
 enum Call {
-    Listener(Array),
+    /// `listener(kind, nsp, a, b, c)`; the missing ones `undefined`.
+    Listener([JsValue; 5]),
     Settle(Function, JsValue),
 }
 
@@ -218,7 +219,9 @@ impl Driver {
         let listener = driver.borrow().listener.clone();
         for call in calls {
             let result = match call {
-                Call::Listener(args) => listener.apply(&JsValue::NULL, &args),
+                Call::Listener([kind, nsp, a, b, c]) => {
+                    listener.call5(&JsValue::NULL, &kind, &nsp, &a, &b, &c)
+                }
                 Call::Settle(function, value) => function.call1(&JsValue::NULL, &value),
             };
             if let Err(error) = result {
@@ -306,7 +309,9 @@ impl Driver {
     }
 
     fn listener(&mut self, args: &[JsValue]) {
-        self.calls.push(Call::Listener(args.iter().collect()));
+        let arg = |i: usize| args.get(i).cloned().unwrap_or(JsValue::UNDEFINED);
+        self.calls
+            .push(Call::Listener([arg(0), arg(1), arg(2), arg(3), arg(4)]));
     }
 
     fn pump(&mut self) {

@@ -85,7 +85,8 @@ impl WasmManager {
 
     /// Emits with the arguments as JSON text (no binary in them) and returns the ack id; the
     /// answer comes to the listener as `("ack", nsp, id, args)` or `("ack_error", nsp, id,
-    /// message)`. Cheaper than a Promise per emit. `-1` when the emit was dropped.
+    /// message)`. Cheaper than a Promise per emit. A negative `timeout_ms` waits without a
+    /// deadline. `-1` when the emit was dropped.
     #[wasm_bindgen(js_name = emitJsonAck)]
     pub fn emit_json_ack(
         &self,
@@ -95,18 +96,23 @@ impl WasmManager {
         timeout_ms: f64,
     ) -> Result<f64, JsValue> {
         let args = args_from_json(args_json)?;
-        let timeout = std::time::Duration::from_millis(timeout_ms.max(0.0) as u64);
         let mut id = None;
         Driver::run(&self.driver, |d, now| {
-            id = d
-                .manager
-                .emit(nsp, event, args, Some(Some(now + timeout)), false, now);
+            id = d.manager.emit(
+                nsp,
+                event,
+                args,
+                Some(ack_deadline(now, timeout_ms)),
+                false,
+                now,
+            );
         });
         Ok(id.map_or(-1.0, |id| id as f64))
     }
 
     /// Emits `event` and resolves with the acknowledgement's arguments (an array), or
-    /// rejects with `operation has timed out` / `socket has been disconnected`.
+    /// rejects with `operation has timed out` / `socket has been disconnected`. A negative
+    /// `timeout_ms` waits without a deadline.
     #[wasm_bindgen(js_name = emitWithAck)]
     pub fn emit_with_ack(
         &self,
@@ -235,13 +241,16 @@ impl WasmManager {
         let mut args = Some(args);
         let mut failure = None;
         let promise = Promise::new(&mut |resolve, reject| {
-            let timeout = std::time::Duration::from_millis(timeout_ms.max(0.0) as u64);
             let args = args.take().unwrap_or_default();
             Driver::run(&self.driver, |d, now| {
-                match d
-                    .manager
-                    .emit(nsp, event, args, Some(Some(now + timeout)), false, now)
-                {
+                match d.manager.emit(
+                    nsp,
+                    event,
+                    args,
+                    Some(ack_deadline(now, timeout_ms)),
+                    false,
+                    now,
+                ) {
                     Some(id) => {
                         d.acks.insert(id, (resolve, reject));
                     }
@@ -257,6 +266,15 @@ impl WasmManager {
         }
         promise
     }
+}
+
+/// The deadline of an ack waited for `timeout_ms` from `now`; none when it is negative (the
+/// emit has no timeout: nothing to arm a timer for).
+fn ack_deadline(
+    now: polysocket::proto::time::Instant,
+    timeout_ms: f64,
+) -> Option<polysocket::proto::time::Instant> {
+    (timeout_ms >= 0.0).then(|| now + std::time::Duration::from_millis(timeout_ms as u64))
 }
 
 /// Event arguments from a JSON array text.
