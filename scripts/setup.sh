@@ -4,12 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v chromium >/dev/null || ! command -v redis-server >/dev/null; then
+# libjna-java: JNA, through which the mobile library's Kotlin code calls Rust on the JVM.
+if ! command -v chromium >/dev/null || ! command -v redis-server >/dev/null || [ ! -f /usr/share/java/jna.jar ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver redis-server >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver redis-server libjna-java >/dev/null
   else
-    echo "setup: chromium / redis-server missing and not root: install them with apt" >&2
+    echo "setup: chromium / redis-server / libjna-java missing and not root: install them with apt" >&2
   fi
 fi
 
@@ -34,6 +35,8 @@ fi
 [ -d tests/interop/node_modules ] || (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
 [ -d examples/chat/node_modules ] || (cd examples/chat && npm ci --no-audit --no-fund --loglevel=error)
 [ -d bindings-wasm/node_modules ] || (cd bindings-wasm && npm ci --no-audit --no-fund --loglevel=error)
+# kotlin-compiler (kotlinc-jvm, with kotlinx-coroutines) for the mobile library's Kotlin suite.
+[ -d bindings-mobile/node_modules ] || (cd bindings-mobile && npm ci --no-audit --no-fund --loglevel=error)
 
 # PyPI peers: python-socketio AsyncClient in a repo-local venv.
 [ -x .venv/bin/python ] || python3 -m venv .venv

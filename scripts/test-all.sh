@@ -23,7 +23,8 @@ stage "cargo fmt" cargo fmt --all --check
 stage "cargo clippy" cargo clippy --workspace --all-targets -q -- -D warnings
 stage "proto builds for wasm32 (no tokio)" \
   cargo build -q -p polysocket --no-default-features --target wasm32-unknown-unknown
-stage "rust tests" cargo nextest run --workspace --no-fail-fast -j 2
+# uniffi-bindgen (uniffi's CLI, a main() of one line) is built once, in the mobile stage.
+stage "rust tests" cargo nextest run --workspace --exclude uniffi-bindgen --no-fail-fast -j 2
 stage "release build of the servers and the Node addon" \
   cargo build -q --release -p polysocket -p polysocket-examples -p polysocket-node --examples --bins --lib
 
@@ -62,6 +63,11 @@ stage "browser client (WASM) in headless Chromium" \
     timeout 600 scripts/wasm-browser-tests.sh &&
     timeout 300 node --test bindings-wasm/test/ &&
     (cd bindings-wasm && npx tsc -p tsconfig.json)'
+# The mobile library (bindings-mobile, uniffi): generated Kotlin and Swift sources checked for
+# drift, the JVM jar packaged, and the Kotlin suite run from it on the JVM against the Rust
+# interop server and npm socket.io's reference server.
+stage "mobile library (uniffi): Kotlin on the JVM, Swift drift check" \
+  timeout 900 scripts/mobile-bindings.sh
 stage "chat page in headless Chromium (on the WASM client)" \
   env CHAT_CLIENT=wasm CHAT_SERVER_CMD="$PWD/target/release/chat" node --test examples/chat/test/
 if [ -x core/fuzz/run-smoke.sh ]; then
