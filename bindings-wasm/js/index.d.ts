@@ -41,14 +41,20 @@ export interface ManagerOptions {
   forceNew: boolean;
   /** Share connections per origin (default true). */
   multiplex: boolean;
+  /** Query parameters added to every request (the URL's query when not given). */
+  query: string | { [key: string]: string };
 }
 
 /** socket.io-client's Socket options. */
 export interface SocketOptions {
   /** The CONNECT payload, or a function that gives it to a callback. */
   auth: { [key: string]: any } | ((cb: (data: object) => void) => void);
-  /** Default timeout of acknowledgements, in ms (error-first callbacks then). */
+  /** Default timeout of acknowledgements, in ms (error-first callbacks then), and the wait
+   * of each try with `retries`. */
   ackTimeout: number;
+  /** Deliver every emit at least once: one at a time, sent again up to this many times when
+   * no ack comes within `ackTimeout` (default 0: off). */
+  retries: number;
 }
 
 /** Events of a Manager. */

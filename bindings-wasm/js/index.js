@@ -106,7 +106,9 @@ function parse(uri) {
 export function io(uri, opts) {
   if (typeof uri === "object" && uri !== null) { opts = uri; uri = undefined; }
   opts = opts || {};
-  const { origin, nsp } = parse(uri);
+  const { origin, nsp, query } = parse(uri);
+  // As socket.io-client: the URL's query is the `query` option unless one is given.
+  if (opts.query === undefined && Object.keys(query).length > 0) opts = { ...opts, query };
   const key = `${origin}${opts.path || "/socket.io/"}`;
   const cached = cache.get(key);
   const separate = opts.forceNew || opts["force new connection"] || opts.multiplex === false
@@ -129,6 +131,7 @@ export class Manager extends Emitter {
     super();
     if (typeof uri === "object" && uri !== null) { opts = uri; uri = undefined; }
     this.opts = { path: "/socket.io/", ...(opts || {}) };
+    const query = this.opts.query;
     this.uri = parse(uri).origin;
     this.nsps = {};
     this._reconnecting = false;
@@ -142,6 +145,9 @@ export class Manager extends Emitter {
       reconnectionDelayMax: this.opts.reconnectionDelayMax,
       randomizationFactor: this.opts.randomizationFactor,
       timeout: this.opts.timeout,
+      retries: this.opts.retries,
+      ackTimeout: this.opts.ackTimeout,
+      query: query === undefined ? "" : new URLSearchParams(query).toString(),
     }, (kind, a, b, c, d) => this._notice(kind, a, b, c, d));
     const manager = this;
     /** socket.io-client's `manager.engine` (what this client knows of it). */
@@ -181,7 +187,15 @@ export class Manager extends Emitter {
         case "open": this.emitReserved("open"); break;
         case "close": this.emitReserved("close", b); break;
         case "error": this.emitReserved("error", new Error(b)); break;
-        case "reconnect_attempt": this._reconnecting = true; this.emitReserved("reconnect_attempt", Number(b)); break;
+        case "reconnect_attempt":
+          this._reconnecting = true;
+          // An `auth` function is asked again for each connection; its answer is used when
+          // the CONNECT goes out, once the new connection is open.
+          for (const socket of Object.values(this.nsps)) {
+            if (typeof socket.auth === "function" && socket._active) socket.auth((auth) => this._native.setAuth(socket.nsp, auth ?? null));
+          }
+          this.emitReserved("reconnect_attempt", Number(b));
+          break;
         case "reconnect": this._reconnecting = false; this.emitReserved("reconnect", Number(b)); break;
         case "reconnect_error": this.emitReserved("reconnect_error", new Error(b)); break;
         case "reconnect_failed": this._reconnecting = false; this.emitReserved("reconnect_failed"); break;

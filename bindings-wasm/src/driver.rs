@@ -44,6 +44,8 @@ pub(crate) struct Options {
     pub(crate) path: String,
     pub(crate) transports: Vec<Transport>,
     pub(crate) upgrade: bool,
+    /// The `query` option, encoded (`a=1&b=2`), added to every request.
+    pub(crate) query: String,
     pub(crate) manager: ManagerConfig,
 }
 
@@ -100,6 +102,7 @@ pub(crate) struct Driver {
     endpoint: String,
     transports: Vec<Transport>,
     upgrade: bool,
+    query: String,
     listener: Function,
     /// Our emits waiting for an ack: their promise's resolve and reject.
     pub(crate) acks: HashMap<u64, (Function, Function)>,
@@ -146,10 +149,14 @@ impl Driver {
             ),
             Transport::Polling => (self.endpoint.clone(), "polling"),
         };
-        match sid {
-            Some(sid) => format!("{endpoint}?EIO=4&transport={name}&sid={sid}"),
-            None => format!("{endpoint}?EIO=4&transport={name}"),
+        let mut url = format!("{endpoint}?EIO=4&transport={name}");
+        if let Some(sid) = sid {
+            url = format!("{url}&sid={sid}");
         }
+        if !self.query.is_empty() {
+            url = format!("{url}&{}", self.query);
+        }
+        url
     }
 }
 
@@ -171,6 +178,7 @@ impl Driver {
             endpoint: endpoint(url, &options.path)?,
             transports: options.transports,
             upgrade: options.upgrade,
+            query: options.query,
             listener,
             acks: HashMap::new(),
             calls: Vec::new(),
@@ -592,7 +600,6 @@ impl Driver {
             Transport::Polling => {
                 let (generation, weak) = (self.generation, self.this.clone());
                 let url = self.url(Transport::Polling, None);
-                let endpoint = self.endpoint.clone();
                 wasm_bindgen_futures::spawn_local(async move {
                     let answer = fetch("GET", &url, None).await;
                     let Some(driver) = weak.upgrade() else { return };
@@ -613,7 +620,7 @@ impl Driver {
                         match opened {
                             Some(sid) => {
                                 d.link = Some(Link::Polling(PollLink {
-                                    url: format!("{endpoint}?EIO=4&transport=polling&sid={sid}"),
+                                    url: d.url(Transport::Polling, Some(&sid)),
                                     get_in_flight: false,
                                     post_in_flight: false,
                                     outbox: Vec::new(),

@@ -32,7 +32,8 @@ pub struct WasmManager {
 impl WasmManager {
     /// A manager for the server at `url` (`http(s)://host:port`) with socket.io-client's
     /// options (`path`, `transports`, `upgrade`, `reconnection`, `reconnectionAttempts`,
-    /// `reconnectionDelay`, `reconnectionDelayMax`, `randomizationFactor`, `timeout`).
+    /// `reconnectionDelay`, `reconnectionDelayMax`, `randomizationFactor`, `timeout`,
+    /// `retries`, `ackTimeout`), and `query` as an encoded query string.
     /// `listener(kind, a, b, c, d)` is called with every notice:
     /// `("connect", nsp, id, recovered)`, `("connect_error", nsp, message, data)`,
     /// `("disconnect", nsp, reason)`, `("event", nsp, name, args, ackId)` and
@@ -131,6 +132,14 @@ impl WasmManager {
         Ok(())
     }
 
+    /// Sets the CONNECT payload of `nsp`'s next connections (an `auth` function's answer).
+    #[wasm_bindgen(js_name = setAuth)]
+    pub fn set_auth(&self, nsp: &str, auth: JsValue) -> Result<(), JsValue> {
+        let auth = from_js(&auth)?;
+        self.driver.borrow_mut().manager.set_auth(nsp, auth);
+        Ok(())
+    }
+
     /// Leaves namespace `nsp` (`io client disconnect`).
     pub fn disconnect(&self, nsp: &str) {
         Driver::run(&self.driver, |d, _| d.manager.disconnect(nsp));
@@ -201,6 +210,10 @@ fn options_from(options: &JsValue) -> Result<Options, JsValue> {
     if let Some(timeout) = ms("timeout") {
         manager.timeout = timeout;
     }
+    if let Some(retries) = get("retries").as_f64() {
+        manager.retries = retries.clamp(0.0, f64::from(u32::MAX)) as u32;
+    }
+    manager.ack_timeout = ms("ackTimeout");
     let transports = match get("transports") {
         names if Array::is_array(&names) => Array::from(&names)
             .iter()
@@ -220,6 +233,7 @@ fn options_from(options: &JsValue) -> Result<Options, JsValue> {
             .unwrap_or_else(|| "/socket.io/".to_owned()),
         transports,
         upgrade: get("upgrade").as_bool().unwrap_or(true),
+        query: get("query").as_string().unwrap_or_default(),
         manager,
     })
 }

@@ -1,4 +1,5 @@
-// socket.io-client's API (js/index.js on the WASM client) in headless Chromium, against the
+// socket.io-client's API (the bundle pkg/polysocket-client.js: js/index.js on the WASM
+// client, as the package ships it) in headless Chromium, against the
 // two servers of tests/interop/CONTRACT.md: polysocket's interop server and npm socket.io's
 // reference server (both with CORS=1: the page is served from another origin).
 //
@@ -55,7 +56,7 @@ function staticServer() {
 let browser;
 let files;
 before(async () => {
-  assert.ok(existsSync(join(packageRoot, "pkg/polysocket_wasm.js")), "run scripts/build-wasm-client.sh first");
+  assert.ok(existsSync(join(packageRoot, "pkg/polysocket-client.js")), "run scripts/build-wasm-client.sh first");
   files = await staticServer();
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -197,6 +198,51 @@ for (const [name, command] of Object.entries(SERVERS)) {
       assert.ok(result.events.includes("reconnect_attempt") && result.events.includes("reconnect"), result.events.join());
       assert.equal(result.again, "again");
       assert.equal(result.buffered, "buffered");
+      await p.close();
+    });
+
+    test("query, an auth function asked again on reconnection, and retries", async () => {
+      const p = await page();
+      const result = await p.evaluate(async ({ url }) => {
+        const { io } = window.client;
+        const out = {};
+        // The URL's query, then the option.
+        const fromUrl = io(`${url}/?from=url`, { forceNew: true, transports: ["websocket"] });
+        out.urlQuery = (await fromUrl.emitWithAck("get-handshake")).query.from;
+        fromUrl.disconnect();
+        let calls = 0;
+        const socket = io(url, {
+          forceNew: true, transports: ["polling"], query: { foo: "bar" },
+          reconnectionDelay: 50, reconnectionDelayMax: 100,
+          auth: (cb) => { calls += 1; cb({ token: `t-${calls}` }); },
+        });
+        const welcomes = [];
+        socket.on("welcome", (w) => welcomes.push(w.auth.token));
+        await new Promise((r) => socket.once("connect", r));
+        out.query = (await socket.emitWithAck("get-handshake")).query.foo;
+        const back = new Promise((r) => socket.once("connect", () => r()));
+        socket.emit("kill-transport");
+        await back;
+        while (welcomes.length < 2) await new Promise((r) => setTimeout(r, 10));
+        out.tokens = welcomes;
+        socket.disconnect();
+        // retries: 2 more tries of 100 ms each after the first, then the error.
+        const retrying = io(url, { forceNew: true, transports: ["websocket"], retries: 2, ackTimeout: 100 });
+        await new Promise((r) => retrying.once("connect", r));
+        const t0 = performance.now();
+        out.retryError = await new Promise((r) => retrying.emit("nobody-answers", (err) => r(err && err.message)));
+        out.retryMs = performance.now() - t0;
+        out.retryAnswer = await new Promise((r) => retrying.emit("echo", "once", (err, v) => r([err, v])));
+        retrying.disconnect();
+        return out;
+      }, { url: server.url });
+      assert.deepEqual(p.errors, []);
+      assert.equal(result.urlQuery, "url");
+      assert.equal(result.query, "bar");
+      assert.deepEqual(result.tokens, ["t-1", "t-2"]);
+      assert.equal(result.retryError, "operation has timed out");
+      assert.ok(result.retryMs >= 280, `three tries of 100 ms, took ${result.retryMs} ms`);
+      assert.deepEqual(result.retryAnswer, [null, "once"]);
       await p.close();
     });
   });
