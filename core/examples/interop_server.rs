@@ -462,6 +462,20 @@ fn parity_handlers(io: &Server, socket: &Socket) {
         ]);
         ack_with(event, value);
     });
+    socket.on("get-header", |socket, event| {
+        let name = event
+            .args
+            .first()
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let value = socket
+            .handshake()
+            .headers()
+            .get(name.to_ascii_lowercase().as_str())
+            .and_then(|v| v.to_str().ok())
+            .map_or(Value::Null, Value::from);
+        ack_with(event, value);
+    });
     let server = io.clone();
     let root = server.sockets();
     socket.on_async("all-rooms", move |_, event| {

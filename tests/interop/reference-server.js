@@ -282,6 +282,11 @@ root.on("connection", (socket) => {
       });
   });
 
+  socket.on("get-header", (name, ack) => {
+    const value = socket.handshake.headers[String(name).toLowerCase()];
+    if (typeof ack === "function") ack(value === undefined ? null : value);
+  });
+
   socket.on("all-rooms", async (ack) => {
     const rooms = await io.of("/").adapter.allRooms();
     if (typeof ack === "function") ack([...rooms].sort());

@@ -60,6 +60,26 @@ val tests: List<Pair<String, () -> Unit>> = listOf(
             }
         }
     },
+    "query and extra headers reach the server over each transport" to {
+        for (transports in listOf(listOf(Transport.WEBSOCKET), listOf(Transport.POLLING))) {
+            val options = quick(transports).copy(query = mapOf("foo" to "bar"), extraHeaders = mapOf("X-Polysocket-Test" to "hello"))
+            withClient(options) { client, _ ->
+                val handshake = plain(client.emitWithAck("get-handshake")[0]) as Map<*, *>
+                assertEquals("bar", (handshake["query"] as Map<*, *>)["foo"], "query over $transports")
+                assertEquals(listOf("hello"), client.emitWithAck("get-header", listOf(j("x-polysocket-test"))).map(::plain), "header over $transports")
+            }
+        }
+    },
+    "retries: at-least-once emits, one at a time, and the error after the last try" to {
+        withClient(quick().copy(retries = 2u, ackTimeoutMs = 100uL)) { client, _ ->
+            val started = System.nanoTime()
+            val failed = runCatching { client.emitWithAck("nobody-answers") }.exceptionOrNull()
+            val ms = (System.nanoTime() - started) / 1_000_000
+            check(failed is SocketException.Timeout) { "expected Timeout, got $failed" }
+            check(ms >= 280) { "three tries of 100 ms took $ms ms" }
+            assertEquals(listOf("delivered"), client.emitWithAck("echo", listOf(j("delivered"))).map(::plain), "answered")
+        }
+    },
     "callbacks come one at a time, off the caller's thread" to {
         withClient { client, heard ->
             repeat(50) { client.emit("echo", listOf(j(it))) }
