@@ -147,6 +147,7 @@ export class Manager extends Emitter {
       timeout: this.opts.timeout,
       retries: this.opts.retries,
       ackTimeout: this.opts.ackTimeout,
+      extraHeaders: this.opts.extraHeaders,
       query: query === undefined ? "" : new URLSearchParams(query).toString(),
     }, (kind, a, b, c, d) => this._notice(kind, a, b, c, d));
     const manager = this;

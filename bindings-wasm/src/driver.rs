@@ -46,6 +46,9 @@ pub(crate) struct Options {
     pub(crate) upgrade: bool,
     /// The `query` option, encoded (`a=1&b=2`), added to every request.
     pub(crate) query: String,
+    /// `extraHeaders`: an object of headers for the long-polling requests (a browser's
+    /// WebSocket cannot send any), or `undefined`.
+    pub(crate) headers: JsValue,
     pub(crate) manager: ManagerConfig,
 }
 
@@ -103,6 +106,7 @@ pub(crate) struct Driver {
     transports: Vec<Transport>,
     upgrade: bool,
     query: String,
+    headers: JsValue,
     listener: Function,
     /// Our emits waiting for an ack: their promise's resolve and reject.
     pub(crate) acks: HashMap<u64, (Function, Function)>,
@@ -179,6 +183,7 @@ impl Driver {
             transports: options.transports,
             upgrade: options.upgrade,
             query: options.query,
+            headers: options.headers,
             listener,
             acks: HashMap::new(),
             calls: Vec::new(),
@@ -384,6 +389,7 @@ impl Driver {
     fn drive_polling(&mut self) {
         let generation = self.generation;
         let weak = self.this.clone();
+        let headers = &self.headers;
         let Some(Link::Polling(polling)) = self.link.as_mut() else {
             return;
         };
@@ -391,9 +397,9 @@ impl Driver {
             polling.post_in_flight = true;
             let body = String::from_utf8(payload::encode(&std::mem::take(&mut polling.outbox)))
                 .unwrap_or_default();
-            let (url, weak) = (polling.url.clone(), weak.clone());
+            let (url, weak, headers) = (polling.url.clone(), weak.clone(), headers.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                let input = match fetch("POST", &url, Some(body)).await {
+                let input = match fetch("POST", &url, &headers, Some(body)).await {
                     Ok(_) => Input::Posted,
                     Err(_) => Input::Closed { error: true },
                 };
@@ -415,9 +421,9 @@ impl Driver {
         }
         if !polling.get_in_flight {
             polling.get_in_flight = true;
-            let url = polling.url.clone();
+            let (url, headers) = (polling.url.clone(), headers.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                let input = match fetch("GET", &url, None).await {
+                let input = match fetch("GET", &url, &headers, None).await {
                     Ok(body) => match payload::decode(body.as_bytes()) {
                         Ok(packets) => Input::Packets(packets),
                         Err(_) => Input::Closed { error: true },
@@ -600,8 +606,9 @@ impl Driver {
             Transport::Polling => {
                 let (generation, weak) = (self.generation, self.this.clone());
                 let url = self.url(Transport::Polling, None);
+                let headers = self.headers.clone();
                 wasm_bindgen_futures::spawn_local(async move {
-                    let answer = fetch("GET", &url, None).await;
+                    let answer = fetch("GET", &url, &headers, None).await;
                     let Some(driver) = weak.upgrade() else { return };
                     Driver::run(&driver, |d, now| {
                         if d.generation != generation {
@@ -747,9 +754,17 @@ fn bind(ws: WebSocket, weak: Weak<RefCell<Driver>>, generation: u32, source: Sou
 }
 
 /// A `fetch` of `url`; the body as text, or why it failed (a status other than 2xx too).
-async fn fetch(method: &str, url: &str, body: Option<String>) -> Result<String, String> {
+async fn fetch(
+    method: &str,
+    url: &str,
+    headers: &JsValue,
+    body: Option<String>,
+) -> Result<String, String> {
     let init = web_sys::RequestInit::new();
     init.set_method(method);
+    if headers.is_object() {
+        init.set_headers(headers);
+    }
     if let Some(body) = body {
         init.set_body(&JsValue::from_str(&body));
     }

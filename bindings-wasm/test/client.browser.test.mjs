@@ -201,7 +201,7 @@ for (const [name, command] of Object.entries(SERVERS)) {
       await p.close();
     });
 
-    test("query, an auth function asked again on reconnection, and retries", async () => {
+    test("query, extraHeaders, an auth function asked again on reconnection, and retries", async () => {
       const p = await page();
       const result = await p.evaluate(async ({ url }) => {
         const { io } = window.client;
@@ -213,6 +213,7 @@ for (const [name, command] of Object.entries(SERVERS)) {
         let calls = 0;
         const socket = io(url, {
           forceNew: true, transports: ["polling"], query: { foo: "bar" },
+          extraHeaders: { "X-Polysocket-Test": "hello" },
           reconnectionDelay: 50, reconnectionDelayMax: 100,
           auth: (cb) => { calls += 1; cb({ token: `t-${calls}` }); },
         });
@@ -220,6 +221,7 @@ for (const [name, command] of Object.entries(SERVERS)) {
         socket.on("welcome", (w) => welcomes.push(w.auth.token));
         await new Promise((r) => socket.once("connect", r));
         out.query = (await socket.emitWithAck("get-handshake")).query.foo;
+        out.header = await socket.emitWithAck("get-header", "x-polysocket-test");
         const back = new Promise((r) => socket.once("connect", () => r()));
         socket.emit("kill-transport");
         await back;
@@ -239,6 +241,7 @@ for (const [name, command] of Object.entries(SERVERS)) {
       assert.deepEqual(p.errors, []);
       assert.equal(result.urlQuery, "url");
       assert.equal(result.query, "bar");
+      assert.equal(result.header, "hello");
       assert.deepEqual(result.tokens, ["t-1", "t-2"]);
       assert.equal(result.retryError, "operation has timed out");
       assert.ok(result.retryMs >= 280, `three tries of 100 ms, took ${result.retryMs} ms`);
