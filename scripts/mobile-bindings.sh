@@ -10,7 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build -q --release -p polysocket-mobile -p uniffi-bindgen -p polysocket --example interop_server
+# Two builds: with --example, cargo would build only that example of the packages named.
+cargo build -q --release -p polysocket-mobile -p uniffi-bindgen
+cargo build -q --release -p polysocket --example interop_server
 lib=target/release/libpolysocket_mobile.so
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

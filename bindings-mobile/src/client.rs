@@ -1,6 +1,7 @@
 //! [`SocketClient`]: one namespace's socket over a connection to a Socket.IO server, its
 //! listener interface, and the thread that calls the listener.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
@@ -102,10 +103,12 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 type Job = Box<dyn FnOnce() + Send>;
 
 /// The callback thread of one connection: runs the listener calls in order, and ends
-/// once every socket of the connection is gone.
+/// once every socket of the connection is gone. Also knows which namespaces have a
+/// `SocketClient` on the connection.
 #[derive(Clone)]
 struct Callbacks {
     jobs: mpsc::Sender<Job>,
+    namespaces: Arc<Mutex<HashSet<String>>>,
 }
 
 impl Callbacks {
@@ -122,7 +125,10 @@ impl Callbacks {
             .map_err(|e| SocketError::InvalidOptions {
                 message: format!("cannot start the callback thread: {e}"),
             })?;
-        Ok(Callbacks { jobs })
+        Ok(Callbacks {
+            jobs,
+            namespaces: Arc::default(),
+        })
     }
 
     /// Queues a listener call; what it throws is reported on stderr.
@@ -163,6 +169,7 @@ pub struct SocketClient {
 impl Drop for SocketClient {
     fn drop(&mut self) {
         self.socket.disconnect();
+        lock(&self.callbacks.namespaces).remove(self.socket.nsp());
     }
 }
 
@@ -181,16 +188,17 @@ impl SocketClient {
             Client::new(&url, options.to_client_options()).map_err(SocketError::from)?
         };
         let callbacks = Callbacks::start()?;
-        Ok(SocketClient::attach(&client, &nsp, callbacks, listener))
+        SocketClient::attach(&client, &nsp, callbacks, listener)
     }
 
     /// Another namespace's socket on this socket's connection (multiplexing: one
-    /// connection, each namespace with its own listener).
+    /// connection, each namespace with its own listener). A namespace has one socket per
+    /// connection: asking for one that is in use is an `InvalidOptions` error.
     pub fn socket(
         &self,
         namespace: String,
         listener: Arc<dyn SocketListener>,
-    ) -> Arc<SocketClient> {
+    ) -> Result<Arc<SocketClient>, SocketError> {
         SocketClient::attach(
             self.socket.client(),
             &namespace,
@@ -303,10 +311,20 @@ impl SocketClient {
         nsp: &str,
         callbacks: Callbacks,
         listener: Arc<dyn SocketListener>,
-    ) -> Arc<SocketClient> {
-        let socket = client.socket(nsp);
+    ) -> Result<Arc<SocketClient>, SocketError> {
+        let nsp = if nsp.starts_with('/') {
+            nsp.to_owned()
+        } else {
+            format!("/{nsp}")
+        };
+        if !lock(&callbacks.namespaces).insert(nsp.clone()) {
+            return Err(SocketError::InvalidOptions {
+                message: format!("namespace {nsp} already has a socket on this connection"),
+            });
+        }
+        let socket = client.socket(&nsp);
         listen(&socket, &callbacks, listener);
-        Arc::new(SocketClient { socket, callbacks })
+        Ok(Arc::new(SocketClient { socket, callbacks }))
     }
 
     async fn ack(
@@ -406,5 +424,46 @@ impl From<ClientError> for SocketError {
             ClientError::Serialize(message) => SocketError::InvalidJson { message },
             ClientError::Closed => SocketError::Closed,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Quiet;
+    impl SocketListener for Quiet {
+        fn on_connect(&self, _: String, _: bool) -> Result<(), ListenerError> {
+            Ok(())
+        }
+        fn on_connect_error(&self, _: String, _: Option<JsonValue>) -> Result<(), ListenerError> {
+            Ok(())
+        }
+        fn on_disconnect(&self, _: DisconnectReason) -> Result<(), ListenerError> {
+            Ok(())
+        }
+        fn on_event(
+            &self,
+            _: String,
+            _: Vec<JsonValue>,
+            _: Option<Arc<Ack>>,
+        ) -> Result<(), ListenerError> {
+            Ok(())
+        }
+        fn on_reconnect_attempt(&self, _: u32) -> Result<(), ListenerError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_namespace_has_one_socket_per_connection() {
+        let options = SocketOptions::default();
+        let root =
+            SocketClient::new("http://127.0.0.1:9".into(), options, Arc::new(Quiet)).unwrap();
+        assert!(root.socket("/".into(), Arc::new(Quiet)).is_err());
+        let custom = root.socket("custom".into(), Arc::new(Quiet)).unwrap();
+        assert!(root.socket("/custom".into(), Arc::new(Quiet)).is_err());
+        drop(custom);
+        assert!(root.socket("/custom".into(), Arc::new(Quiet)).is_ok());
     }
 }

@@ -860,9 +860,10 @@ public protocol SocketClientProtocol: AnyObject, Sendable {
     
     /**
      * Another namespace's socket on this socket's connection (multiplexing: one
-     * connection, each namespace with its own listener).
+     * connection, each namespace with its own listener). A namespace has one socket per
+     * connection: asking for one that is in use is an `InvalidOptions` error.
      */
-    func socket(namespace: String, listener: SocketListener)  -> SocketClient
+    func socket(namespace: String, listener: SocketListener) throws  -> SocketClient
     
 }
 /**
@@ -1130,10 +1131,11 @@ open func setAuth(auth: JsonValue)  {try! rustCall() {
     
     /**
      * Another namespace's socket on this socket's connection (multiplexing: one
-     * connection, each namespace with its own listener).
+     * connection, each namespace with its own listener). A namespace has one socket per
+     * connection: asking for one that is in use is an `InvalidOptions` error.
      */
-open func socket(namespace: String, listener: SocketListener) -> SocketClient  {
-    return try!  FfiConverterTypeSocketClient_lift(try! rustCall() {
+open func socket(namespace: String, listener: SocketListener)throws  -> SocketClient  {
+    return try  FfiConverterTypeSocketClient_lift(try rustCallWithError(FfiConverterTypeSocketError_lift) {
         uniffiCallStatus in
     uniffi_polysocket_mobile_fn_method_socketclient_socket(
             self.uniffiCloneHandle(),
@@ -2759,7 +2761,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_polysocket_mobile_checksum_method_socketclient_set_auth() != 14340) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_polysocket_mobile_checksum_method_socketclient_socket() != 63988) {
+    if (uniffi_polysocket_mobile_checksum_method_socketclient_socket() != 8277) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_polysocket_mobile_checksum_method_socketlistener_on_connect() != 36427) {

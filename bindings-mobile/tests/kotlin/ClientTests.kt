@@ -133,6 +133,9 @@ val tests: List<Pair<String, () -> Unit>> = listOf(
                 assertEquals(listOf("in /custom"), socket.emitWithAck("echo", listOf(j("in /custom"))).map(::plain), "echo")
             }
             assertEquals(listOf("still /"), client.emitWithAck("echo", listOf(j("still /"))).map(::plain), "/ after /custom left")
+            val twice = runCatching { client.socket("/", Recorder()) }.exceptionOrNull()
+            check(twice is SocketException.InvalidOptions) { "a second socket for / on the connection: $twice" }
+            client.socket("custom", Recorder()).use { again -> again.connect() }
         }
     },
     "a refused connection is reported with its message and data" to {

@@ -1029,7 +1029,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_polysocket_mobile_checksum_method_socketclient_set_auth() and 0xFFFF) != 14340) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_polysocket_mobile_checksum_method_socketclient_socket() and 0xFFFF) != 63988) {
+    if ((lib.uniffi_polysocket_mobile_checksum_method_socketclient_socket() and 0xFFFF) != 8277) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_polysocket_mobile_checksum_method_socketlistener_on_connect() and 0xFFFF) != 36427) {
@@ -1945,7 +1945,8 @@ public interface SocketClientInterface {
     
     /**
      * Another namespace's socket on this socket's connection (multiplexing: one
-     * connection, each namespace with its own listener).
+     * connection, each namespace with its own listener). A namespace has one socket per
+     * connection: asking for one that is in use is an `InvalidOptions` error.
      */
     fun `socket`(`namespace`: kotlin.String, `listener`: SocketListener): SocketClient
     
@@ -2333,11 +2334,13 @@ open class SocketClient: Disposable, AutoCloseable, SocketClientInterface
     
     /**
      * Another namespace's socket on this socket's connection (multiplexing: one
-     * connection, each namespace with its own listener).
-     */override fun `socket`(`namespace`: kotlin.String, `listener`: SocketListener): SocketClient {
+     * connection, each namespace with its own listener). A namespace has one socket per
+     * connection: asking for one that is in use is an `InvalidOptions` error.
+     */
+    @Throws(SocketException::class)override fun `socket`(`namespace`: kotlin.String, `listener`: SocketListener): SocketClient {
             return FfiConverterTypeSocketClient.lift(
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(SocketException) { _status ->
     UniffiLib.uniffi_polysocket_mobile_fn_method_socketclient_socket(
         it,
         
