@@ -92,12 +92,19 @@ export declare class Manager {
   on<Ev extends keyof ManagerReservedEvents>(ev: Ev, listener: ManagerReservedEvents[Ev]): this;
   once<Ev extends keyof ManagerReservedEvents>(ev: Ev, listener: ManagerReservedEvents[Ev]): this;
   off<Ev extends keyof ManagerReservedEvents>(ev?: Ev, listener?: ManagerReservedEvents[Ev]): this;
+  /** The option's value; with an argument, changes it (from the next connection attempt). */
   reconnection(): boolean | undefined;
+  reconnection(v: boolean): this;
   reconnectionAttempts(): number | undefined;
+  reconnectionAttempts(v: number): this;
   reconnectionDelay(): number | undefined;
+  reconnectionDelay(v: number): this;
   reconnectionDelayMax(): number | undefined;
+  reconnectionDelayMax(v: number): this;
   randomizationFactor(): number | undefined;
+  randomizationFactor(v: number): this;
   timeout(): number | undefined;
+  timeout(v: number): this;
 }
 
 /** One namespace over a Manager (socket.io-client's `Socket`). */

@@ -179,7 +179,9 @@ export class Manager extends Emitter {
   timeout(v) { return this._option("timeout", v); }
   _option(name, value) {
     if (value === undefined) return this.opts[name];
-    throw new Error(`polysocket: set ${name} in the options of io() or new Manager()`);
+    this.opts[name] = value;
+    this._native.setOption(name, value);
+    return this;
   }
 
   _notice(kind, a, b, c, d) {

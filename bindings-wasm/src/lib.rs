@@ -15,8 +15,10 @@ mod value;
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::Duration;
 
 use js_sys::{Array, Function, Promise};
+use polysocket::proto::socketio::client::ManagerConfig;
 use wasm_bindgen::prelude::*;
 
 use crate::driver::{Driver, Options};
@@ -141,6 +143,22 @@ impl WasmManager {
         Ok(())
     }
 
+    /// Changes a Manager option (socket.io-client's `manager.reconnectionDelay(ms)` and the
+    /// other setters): `reconnection`, `reconnectionAttempts`, `reconnectionDelay`,
+    /// `reconnectionDelayMax`, `randomizationFactor`, `timeout`, `retries`, `ackTimeout`.
+    #[wasm_bindgen(js_name = setOption)]
+    pub fn set_option(&self, name: &str, value: JsValue) -> Result<(), JsValue> {
+        if !MANAGER_OPTIONS.contains(&name) {
+            return Err(JsValue::from_str(&format!("no Manager option {name}")));
+        }
+        Driver::run(&self.driver, |d, _| {
+            let mut config = d.manager.config().clone();
+            apply_manager_option(&mut config, name, &value);
+            d.manager.set_config(config);
+        });
+        Ok(())
+    }
+
     /// Leaves namespace `nsp` (`io client disconnect`).
     pub fn disconnect(&self, nsp: &str) {
         Driver::run(&self.driver, |d, _| d.manager.disconnect(nsp));
@@ -176,8 +194,6 @@ impl WasmManager {
 /// socket.io-client's options from a JavaScript object (absent ones keep their defaults).
 fn options_from(options: &JsValue) -> Result<Options, JsValue> {
     use polysocket::proto::engineio::Transport;
-    use polysocket::proto::socketio::client::ManagerConfig;
-    use std::time::Duration;
     let get = |name: &str| -> JsValue {
         if options.is_object() {
             js_sys::Reflect::get(options, &name.into()).unwrap_or(JsValue::UNDEFINED)
@@ -185,36 +201,10 @@ fn options_from(options: &JsValue) -> Result<Options, JsValue> {
             JsValue::UNDEFINED
         }
     };
-    let ms = |name: &str| {
-        get(name)
-            .as_f64()
-            .map(|v| Duration::from_millis(v.max(0.0) as u64))
-    };
     let mut manager = ManagerConfig::default();
-    if let Some(on) = get("reconnection").as_bool() {
-        manager.reconnection = on;
+    for name in MANAGER_OPTIONS {
+        apply_manager_option(&mut manager, name, &get(name));
     }
-    if let Some(attempts) = get("reconnectionAttempts").as_f64()
-        && attempts.is_finite()
-    {
-        manager.reconnection_attempts = Some(attempts.max(0.0) as u32);
-    }
-    if let Some(delay) = ms("reconnectionDelay") {
-        manager.reconnection_delay = delay;
-    }
-    if let Some(delay) = ms("reconnectionDelayMax") {
-        manager.reconnection_delay_max = delay;
-    }
-    if let Some(factor) = get("randomizationFactor").as_f64() {
-        manager.randomization_factor = factor;
-    }
-    if let Some(timeout) = ms("timeout") {
-        manager.timeout = timeout;
-    }
-    if let Some(retries) = get("retries").as_f64() {
-        manager.retries = retries.clamp(0.0, f64::from(u32::MAX)) as u32;
-    }
-    manager.ack_timeout = ms("ackTimeout");
     let transports = match get("transports") {
         names if Array::is_array(&names) => Array::from(&names)
             .iter()
@@ -238,6 +228,49 @@ fn options_from(options: &JsValue) -> Result<Options, JsValue> {
         headers: get("extraHeaders"),
         manager,
     })
+}
+
+/// The Manager options that can also change later (socket.io-client's Manager setters).
+const MANAGER_OPTIONS: [&str; 8] = [
+    "reconnection",
+    "reconnectionAttempts",
+    "reconnectionDelay",
+    "reconnectionDelayMax",
+    "randomizationFactor",
+    "timeout",
+    "retries",
+    "ackTimeout",
+];
+
+/// Sets option `name` of `config` to `value` (`undefined` keeps it; an infinite
+/// `reconnectionAttempts` is unlimited; `ackTimeout` is none unless a number).
+fn apply_manager_option(config: &mut ManagerConfig, name: &str, value: &JsValue) {
+    let number = value.as_f64();
+    let ms = number.map(|v| Duration::from_millis(v.max(0.0) as u64));
+    match name {
+        "reconnection" => config.reconnection = value.as_bool().unwrap_or(config.reconnection),
+        "reconnectionAttempts" => {
+            if let Some(attempts) = number {
+                config.reconnection_attempts =
+                    attempts.is_finite().then(|| attempts.max(0.0) as u32);
+            }
+        }
+        "reconnectionDelay" => config.reconnection_delay = ms.unwrap_or(config.reconnection_delay),
+        "reconnectionDelayMax" => {
+            config.reconnection_delay_max = ms.unwrap_or(config.reconnection_delay_max);
+        }
+        "randomizationFactor" => {
+            config.randomization_factor = number.unwrap_or(config.randomization_factor);
+        }
+        "timeout" => config.timeout = ms.unwrap_or(config.timeout),
+        "retries" => {
+            if let Some(retries) = number {
+                config.retries = retries.clamp(0.0, f64::from(u32::MAX)) as u32;
+            }
+        }
+        "ackTimeout" => config.ack_timeout = ms,
+        _ => {}
+    }
 }
 
 impl WasmManager {

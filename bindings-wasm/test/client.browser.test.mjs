@@ -157,7 +157,7 @@ for (const [name, command] of Object.entries(SERVERS)) {
       });
     }
 
-    test("connect_error, multiplexing, and reconnection with manager events", async () => {
+    test("connect_error, multiplexing, reconnection with manager events, and the Manager setters", async () => {
       const p = await page();
       const result = await p.evaluate(async ({ url }) => {
         const { io, Manager } = window.client;
@@ -186,6 +186,16 @@ for (const [name, command] of Object.entries(SERVERS)) {
         out.newId = main.id !== firstId;
         out.events = events;
         out.again = await main.emitWithAck("echo", "again");
+        // The setters: with reconnection turned off, killing the transport is final.
+        out.getter = manager.reconnectionDelay(50).reconnectionDelay();
+        manager.reconnection(false);
+        const attempts = [];
+        manager.on("reconnect_attempt", (n) => attempts.push(n));
+        const gone = new Promise((resolve) => main.once("disconnect", resolve));
+        main.emit("kill-transport");
+        await gone;
+        await new Promise((r) => setTimeout(r, 400));
+        out.afterSetter = [attempts.length, main.connected];
         manager.close();
         return out;
       }, { url: server.url });
@@ -198,6 +208,8 @@ for (const [name, command] of Object.entries(SERVERS)) {
       assert.ok(result.events.includes("reconnect_attempt") && result.events.includes("reconnect"), result.events.join());
       assert.equal(result.again, "again");
       assert.equal(result.buffered, "buffered");
+      assert.equal(result.getter, 50);
+      assert.deepEqual(result.afterSetter, [0, false]);
       await p.close();
     });
 

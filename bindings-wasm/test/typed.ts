@@ -33,3 +33,7 @@ const manager = new Manager("http://localhost:3000", { reconnection: false });
 manager.on("reconnect_attempt", (n) => console.log(n + 1));
 const name: "polling" | "websocket" | undefined = manager.engine.transport.name;
 console.log(name, manager.socket("/admin").connected);
+const delay: number | undefined = manager.reconnectionDelay(500).reconnectionDelay();
+console.log(delay, manager.reconnection(true).timeout());
+// @ts-expect-error: reconnection takes a boolean
+manager.reconnection(1);

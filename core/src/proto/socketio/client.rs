@@ -109,6 +109,13 @@ impl Backoff {
     pub fn reset(&mut self) {
         self.attempts = 0;
     }
+
+    /// Changes the delays and the jitter, keeping the count of attempts.
+    pub fn set_delays(&mut self, base: Duration, max: Duration, jitter: f64) {
+        self.base = base;
+        self.max = max;
+        self.jitter = jitter.clamp(0.0, 1.0);
+    }
 }
 
 /// Why a client socket disconnected, with socket.io-client's reason strings.

@@ -1,7 +1,8 @@
-//! An application's life cycle around the connection: pausing it (a mobile app going to
-//! the background), resuming it, and reconnecting at once when the network changes.
+//! An application's control of a running manager: pausing the connection (a mobile app
+//! going to the background), resuming it, reconnecting at once when the network changes,
+//! and changing the options (socket.io-client's `manager.reconnectionDelay(ms)` and friends).
 
-use super::{ClientDisconnectReason, ClientManager, EngineState, ManagerEvent};
+use super::{ClientDisconnectReason, ClientManager, EngineState, ManagerConfig, ManagerEvent};
 use crate::proto::time::Instant;
 
 impl ClientManager {
@@ -69,6 +70,24 @@ impl ClientManager {
             self.close_sockets(reason);
         }
         self.resume(now);
+    }
+
+    /// Replaces the options (socket.io-client's Manager setters). The backoff keeps its
+    /// count of attempts; the new delays, timeout and `reconnection` apply from the next
+    /// scheduling on.
+    pub fn set_config(&mut self, config: ManagerConfig) {
+        self.backoff.set_delays(
+            config.reconnection_delay,
+            config.reconnection_delay_max,
+            config.randomization_factor,
+        );
+        if !config.reconnection
+            && let EngineState::Waiting { .. } = self.engine
+        {
+            self.engine = EngineState::Closed;
+            self.reconnecting = false;
+        }
+        self.config = config;
     }
 
     /// Whether some socket wants to be connected.
@@ -190,6 +209,30 @@ mod tests {
         assert!(text(&mut manager).is_empty(), "no CONNECT while paused");
         manager.engine_failed("timeout", t0, 0.0);
         assert_eq!(events(&mut manager), []);
+    }
+
+    #[test]
+    fn options_change_at_runtime() {
+        let t0 = Instant::now();
+        let mut manager = connected(t0);
+        let config = ManagerConfig {
+            reconnection_delay: Duration::from_millis(50),
+            reconnection_delay_max: Duration::from_millis(50),
+            randomization_factor: 0.0,
+            ..ManagerConfig::default()
+        };
+        manager.set_config(config.clone());
+        assert_eq!(manager.config(), &config);
+        manager.engine_closed(crate::proto::engineio::CloseReason::TransportClose, t0, 0.0);
+        assert_eq!(manager.poll_timeout(), Some(t0 + Duration::from_millis(50)));
+        // Turning reconnection off stops the wait for the next attempt.
+        manager.set_config(ManagerConfig {
+            reconnection: false,
+            ..config
+        });
+        assert_eq!(manager.poll_timeout(), None);
+        manager.handle_timeout(t0 + Duration::from_secs(1), 0.0);
+        assert!(!events(&mut manager).contains(&ManagerEvent::OpenEngine));
     }
 
     #[test]
