@@ -41,6 +41,8 @@ export interface ManagerOptions {
   forceNew: boolean;
   /** Share connections per origin (default true). */
   multiplex: boolean;
+  /** Long-polling requests send and keep cookies across origins (default false). */
+  withCredentials: boolean;
   /** Headers of the long-polling requests (a browser's WebSocket cannot send any). */
   extraHeaders: { [header: string]: string };
   /** Query parameters added to every request (the URL's query when not given). */

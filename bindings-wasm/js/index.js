@@ -148,6 +148,7 @@ export class Manager extends Emitter {
       retries: this.opts.retries,
       ackTimeout: this.opts.ackTimeout,
       extraHeaders: this.opts.extraHeaders,
+      withCredentials: this.opts.withCredentials,
       query: query === undefined ? "" : new URLSearchParams(query).toString(),
     }, (kind, a, b, c, d) => this._notice(kind, a, b, c, d));
     const manager = this;

@@ -49,7 +49,18 @@ pub(crate) struct Options {
     /// `extraHeaders`: an object of headers for the long-polling requests (a browser's
     /// WebSocket cannot send any), or `undefined`.
     pub(crate) headers: JsValue,
+    /// `withCredentials`: long-polling requests send and keep cookies across origins.
+    pub(crate) with_credentials: bool,
     pub(crate) manager: ManagerConfig,
+}
+
+/// What every long-polling request carries.
+#[derive(Clone)]
+struct RequestOptions {
+    /// `extraHeaders` (an object), or `undefined`.
+    headers: JsValue,
+    /// `withCredentials`: `credentials: "include"`.
+    with_credentials: bool,
 }
 
 /// A JavaScript call to make once the driver is released.
@@ -106,7 +117,7 @@ pub(crate) struct Driver {
     transports: Vec<Transport>,
     upgrade: bool,
     query: String,
-    headers: JsValue,
+    requests: RequestOptions,
     listener: Function,
     /// Our emits waiting for an ack: their promise's resolve and reject.
     pub(crate) acks: HashMap<u64, (Function, Function)>,
@@ -183,7 +194,10 @@ impl Driver {
             transports: options.transports,
             upgrade: options.upgrade,
             query: options.query,
-            headers: options.headers,
+            requests: RequestOptions {
+                headers: options.headers,
+                with_credentials: options.with_credentials,
+            },
             listener,
             acks: HashMap::new(),
             calls: Vec::new(),
@@ -389,7 +403,7 @@ impl Driver {
     fn drive_polling(&mut self) {
         let generation = self.generation;
         let weak = self.this.clone();
-        let headers = &self.headers;
+        let requests = &self.requests;
         let Some(Link::Polling(polling)) = self.link.as_mut() else {
             return;
         };
@@ -397,9 +411,9 @@ impl Driver {
             polling.post_in_flight = true;
             let body = String::from_utf8(payload::encode(&std::mem::take(&mut polling.outbox)))
                 .unwrap_or_default();
-            let (url, weak, headers) = (polling.url.clone(), weak.clone(), headers.clone());
+            let (url, weak, requests) = (polling.url.clone(), weak.clone(), requests.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                let input = match fetch("POST", &url, &headers, Some(body)).await {
+                let input = match fetch("POST", &url, &requests, Some(body)).await {
                     Ok(_) => Input::Posted,
                     Err(_) => Input::Closed { error: true },
                 };
@@ -421,9 +435,9 @@ impl Driver {
         }
         if !polling.get_in_flight {
             polling.get_in_flight = true;
-            let (url, headers) = (polling.url.clone(), headers.clone());
+            let (url, requests) = (polling.url.clone(), requests.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                let input = match fetch("GET", &url, &headers, None).await {
+                let input = match fetch("GET", &url, &requests, None).await {
                     Ok(body) => match payload::decode(body.as_bytes()) {
                         Ok(packets) => Input::Packets(packets),
                         Err(_) => Input::Closed { error: true },
@@ -606,9 +620,9 @@ impl Driver {
             Transport::Polling => {
                 let (generation, weak) = (self.generation, self.this.clone());
                 let url = self.url(Transport::Polling, None);
-                let headers = self.headers.clone();
+                let requests = self.requests.clone();
                 wasm_bindgen_futures::spawn_local(async move {
-                    let answer = fetch("GET", &url, &headers, None).await;
+                    let answer = fetch("GET", &url, &requests, None).await;
                     let Some(driver) = weak.upgrade() else { return };
                     Driver::run(&driver, |d, now| {
                         if d.generation != generation {
@@ -757,13 +771,16 @@ fn bind(ws: WebSocket, weak: Weak<RefCell<Driver>>, generation: u32, source: Sou
 async fn fetch(
     method: &str,
     url: &str,
-    headers: &JsValue,
+    requests: &RequestOptions,
     body: Option<String>,
 ) -> Result<String, String> {
     let init = web_sys::RequestInit::new();
     init.set_method(method);
-    if headers.is_object() {
-        init.set_headers(headers);
+    if requests.headers.is_object() {
+        init.set_headers(&requests.headers);
+    }
+    if requests.with_credentials {
+        init.set_credentials(web_sys::RequestCredentials::Include);
     }
     if let Some(body) = body {
         init.set_body(&JsValue::from_str(&body));

@@ -35,8 +35,8 @@ impl WasmManager {
     /// A manager for the server at `url` (`http(s)://host:port`) with socket.io-client's
     /// options (`path`, `transports`, `upgrade`, `reconnection`, `reconnectionAttempts`,
     /// `reconnectionDelay`, `reconnectionDelayMax`, `randomizationFactor`, `timeout`,
-    /// `retries`, `ackTimeout`, `extraHeaders`: for long-polling only, as in the browser
-    /// build of socket.io-client), and `query` as an encoded query string.
+    /// `retries`, `ackTimeout`, `extraHeaders` and `withCredentials`: for long-polling only,
+    /// as in the browser build of socket.io-client), and `query` as an encoded query string.
     /// `listener(kind, a, b, c, d)` is called with every notice:
     /// `("connect", nsp, id, recovered)`, `("connect_error", nsp, message, data)`,
     /// `("disconnect", nsp, reason)`, `("event", nsp, name, args, ackId)` and
@@ -226,6 +226,7 @@ fn options_from(options: &JsValue) -> Result<Options, JsValue> {
         upgrade: get("upgrade").as_bool().unwrap_or(true),
         query: get("query").as_string().unwrap_or_default(),
         headers: get("extraHeaders"),
+        with_credentials: get("withCredentials").as_bool().unwrap_or(false),
         manager,
     })
 }

@@ -264,6 +264,38 @@ for (const [name, command] of Object.entries(SERVERS)) {
 }
 
 for (const [name, command] of Object.entries(SERVERS)) {
+  describe(`withCredentials against ${name}`, () => {
+    let server;
+    before(async () => { server = await start(command, { CORS: "credentials", COOKIE: "1" }); });
+    after(() => server?.proc.kill());
+
+    test("long-polling keeps and sends the server's cookie only with withCredentials", async () => {
+      const p = await page();
+      const result = await p.evaluate(async ({ url }) => {
+        const { io } = window.client;
+        const connect = async (opts) => {
+          const socket = io(url, { forceNew: true, transports: ["polling"], ...opts });
+          await new Promise((resolve, reject) => { socket.once("connect", resolve); socket.once("connect_error", reject); });
+          return socket;
+        };
+        // The first connection's answer sets the cookie (io=<sid>); later handshakes carry it.
+        const first = await connect({ withCredentials: true });
+        const second = await connect({ withCredentials: true });
+        const out = { withCredentials: await second.emitWithAck("get-header", "cookie") };
+        const third = await connect({});
+        out.without = await third.emitWithAck("get-header", "cookie");
+        for (const s of [first, second, third]) s.disconnect();
+        return out;
+      }, { url: server.url });
+      assert.deepEqual(p.errors, []);
+      assert.match(String(result.withCredentials), /^io=/);
+      assert.equal(result.without, null);
+      await p.close();
+    });
+  });
+}
+
+for (const [name, command] of Object.entries(SERVERS)) {
   describe(`connection state recovery in the browser against ${name}`, () => {
     let server;
     before(async () => { server = await start(command, { RECOVERY: "1" }); });

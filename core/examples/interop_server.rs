@@ -545,8 +545,15 @@ async fn main() -> std::io::Result<()> {
             }
         }));
     }
-    if std::env::var("CORS").is_ok_and(|v| v == "1") {
-        config.cors = Some(polysocket::Cors::any());
+    match std::env::var("CORS").as_deref() {
+        Ok("1") => config.cors = Some(polysocket::Cors::any()),
+        Ok("credentials") => {
+            config.cors = Some(polysocket::Cors {
+                origin: polysocket::CorsOrigin::Reflect,
+                credentials: true,
+            });
+        }
+        _ => {}
     }
     if std::env::var("COOKIE").is_ok_and(|v| v == "1") {
         config.cookie = Some(CookieConfig::default());

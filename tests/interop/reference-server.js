@@ -21,6 +21,7 @@ const io = new Server(httpServer, {
   ...(recovery ? { connectionStateRecovery: { maxDisconnectionDuration: 3000 } } : {}),
   ...(process.env.COOKIE === "1" ? { cookie: true } : {}),
   ...(process.env.CORS === "1" ? { cors: { origin: "*" } } : {}),
+  ...(process.env.CORS === "credentials" ? { cors: { origin: true, credentials: true } } : {}),
   ...(process.env.PER_MESSAGE_DEFLATE === "1" ? { perMessageDeflate: true } : {}),
   ...(process.env.PARSER === "msgpack" ? { parser: require("socket.io-msgpack-parser") } : {}),
   ...(process.env.ALLOW_REQUEST === "1"
