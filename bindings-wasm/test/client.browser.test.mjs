@@ -264,6 +264,43 @@ for (const [name, command] of Object.entries(SERVERS)) {
 }
 
 for (const [name, command] of Object.entries(SERVERS)) {
+  test(`reconnects after the ${name} server restarts, and sends what was buffered`, async () => {
+    let server = await start(command);
+    const port = new URL(server.url).port;
+    const p = await page();
+    try {
+      await p.evaluate(async ({ url }) => {
+        const socket = window.client.io(url, { forceNew: true, reconnectionDelay: 100, reconnectionDelayMax: 300 });
+        window.log = [];
+        socket.on("connect", () => window.log.push("connect"));
+        socket.on("disconnect", (reason) => window.log.push(`disconnect:${reason}`));
+        socket.on("echo", (v) => window.log.push(`echo:${v}`));
+        socket.io.on("reconnect_attempt", () => window.log.push("attempt"));
+        window.socket = socket;
+        await new Promise((r) => socket.once("connect", r));
+        // Until the upgrade, so that the restart hits the WebSocket.
+        while (socket.io.engine.transport.name !== "websocket") await new Promise((r) => setTimeout(r, 10));
+      }, { url: server.url });
+      const stopped = new Promise((r) => server.proc.once("exit", r));
+      server.proc.kill();
+      await stopped;
+      await p.waitForFunction(() => window.log.some((e) => e.startsWith("disconnect:")), null, { timeout: WAIT });
+      await p.evaluate(() => window.socket.emit("echo", "buffered"));
+      await p.waitForFunction(() => window.log.includes("attempt"), null, { timeout: WAIT });
+      server = await start(command, { PORT: port });
+      await p.waitForFunction(() => window.log.includes("echo:buffered"), null, { timeout: WAIT });
+      const log = await p.evaluate(() => { window.socket.disconnect(); return window.log; });
+      assert.deepEqual(p.errors, []);
+      assert.equal(log.filter((e) => e === "connect").length, 2, log.join());
+      assert.match(log.find((e) => e.startsWith("disconnect:")), /^disconnect:transport (close|error)$/);
+    } finally {
+      await p.close();
+      server.proc.kill();
+    }
+  });
+}
+
+for (const [name, command] of Object.entries(SERVERS)) {
   describe(`withCredentials against ${name}`, () => {
     let server;
     before(async () => { server = await start(command, { CORS: "credentials", COOKIE: "1" }); });
