@@ -614,13 +614,7 @@ impl ClientManager {
         self.engine = EngineState::Closed;
         self.transmits.clear();
         self.events.push_back(ManagerEvent::Close(reason));
-        let names: Vec<String> = self.sockets.keys().cloned().collect();
-        for nsp in names {
-            let connected = self.sockets[&nsp].connected;
-            if connected || self.sockets[&nsp].connecting {
-                self.socket_closed(&nsp, reason, connected);
-            }
-        }
+        self.close_sockets(reason);
         if reason.reconnects() && self.auto_reconnect {
             self.schedule_reconnect(now, random);
         }
@@ -859,6 +853,18 @@ impl ClientManager {
         };
         let packet = Packet::connect(nsp, data);
         self.queue(&packet);
+    }
+
+    /// Every socket that was connected or connecting hears `reason`.
+    fn close_sockets(&mut self, reason: ClientDisconnectReason) {
+        let names: Vec<String> = self.sockets.keys().cloned().collect();
+        for nsp in names {
+            let socket = &self.sockets[&nsp];
+            let connected = socket.connected;
+            if connected || socket.connecting {
+                self.socket_closed(&nsp, reason, connected);
+            }
+        }
     }
 
     fn socket_closed(&mut self, nsp: &str, reason: ClientDisconnectReason, was_connected: bool) {

@@ -22,16 +22,11 @@ impl ClientManager {
         self.paused = true;
         self.reconnecting = false;
         match self.engine {
-            EngineState::Open | EngineState::Opening { .. } => {
-                let was_open = self.engine == EngineState::Open;
+            EngineState::Open => self.drop_connection(),
+            EngineState::Opening { .. } => {
                 self.engine = EngineState::Closed;
                 self.transmits.clear();
                 self.events.push_back(ManagerEvent::CloseEngine);
-                if was_open {
-                    let reason = ClientDisconnectReason::TransportClose;
-                    self.events.push_back(ManagerEvent::Close(reason));
-                    self.close_sockets(reason);
-                }
             }
             EngineState::Waiting { .. } => self.engine = EngineState::Closed,
             EngineState::Closed => {}
@@ -62,12 +57,7 @@ impl ClientManager {
             return;
         }
         if self.engine == EngineState::Open {
-            let reason = ClientDisconnectReason::TransportClose;
-            self.engine = EngineState::Closed;
-            self.transmits.clear();
-            self.events.push_back(ManagerEvent::CloseEngine);
-            self.events.push_back(ManagerEvent::Close(reason));
-            self.close_sockets(reason);
+            self.drop_connection();
         }
         self.resume(now);
     }
@@ -95,16 +85,15 @@ impl ClientManager {
         self.auto_reconnect && self.sockets.values().any(|s| s.active)
     }
 
-    /// Every socket that was connected or connecting hears `reason`.
-    fn close_sockets(&mut self, reason: ClientDisconnectReason) {
-        let names: Vec<String> = self.sockets.keys().cloned().collect();
-        for nsp in names {
-            let socket = &self.sockets[&nsp];
-            let connected = socket.connected;
-            if connected || socket.connecting {
-                self.socket_closed(&nsp, reason, connected);
-            }
-        }
+    /// Closes the open connection on the application's behalf: its sockets hear
+    /// `transport close`, and nothing is scheduled.
+    fn drop_connection(&mut self) {
+        let reason = ClientDisconnectReason::TransportClose;
+        self.engine = EngineState::Closed;
+        self.transmits.clear();
+        self.events.push_back(ManagerEvent::CloseEngine);
+        self.events.push_back(ManagerEvent::Close(reason));
+        self.close_sockets(reason);
     }
 }
 
