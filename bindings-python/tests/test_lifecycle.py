@@ -66,3 +66,31 @@ async def test_shutdown_leaves_nothing_behind() -> None:
     gc.collect()
     # The native objects closed their wake-up socket pairs (some slack for the loop's own).
     assert open_descriptors() <= before + 2
+
+
+@pytest.mark.parametrize("mode", ["polysocket-uvicorn", "polysocket-aiohttp"])
+async def test_a_pending_poll_does_not_hold_the_web_server_after_shutdown(mode: str) -> None:
+    """shutdown() while a long-poll GET waits: the request ends (with its answer, or 503),
+    so the web server's own graceful shutdown finishes instead of waiting for it forever."""
+    import aiohttp
+
+    from conftest import serve
+
+    async def scenario() -> None:
+        async with aiohttp.ClientSession() as http:
+            # Leaving serve() runs sio.shutdown(), then the web server's shutdown.
+            async with serve(mode) as running:
+                async with http.get(f"{running.url}/socket.io/?EIO=4&transport=polling") as opened:
+                    sid = (await opened.text()).split('"sid":"')[1].split('"')[0]
+                poll = asyncio.ensure_future(
+                    http.get(f"{running.url}/socket.io/?EIO=4&transport=polling&sid={sid}")
+                )
+                await asyncio.sleep(0.2)  # the GET is parked in the engine
+            try:
+                response = await asyncio.wait_for(poll, WAIT)
+                assert response.status in (200, 503)
+                response.release()
+            except aiohttp.ClientError:
+                pass  # the web server may also have cut the connection
+
+    await asyncio.wait_for(scenario(), 10)

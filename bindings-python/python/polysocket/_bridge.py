@@ -65,6 +65,14 @@ class Bridge:
         """Forgets a call the engine will not end."""
         self._calls.pop(call, None)
 
+    def fail_calls(self, message: str) -> None:
+        """Ends every call still open with ``CallFailed(message)`` (the engine is gone and its
+        answers would no longer be read)."""
+        calls, self._calls = self._calls, {}
+        for future in calls.values():
+            if not future.done():
+                future.set_exception(CallFailed(message))
+
     def _wake(self) -> None:
         try:
             os.read(self._fd, 4096)

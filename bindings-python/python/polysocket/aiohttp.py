@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._bridge import CallFailed
 from .asgi import pump_link
 
 if TYPE_CHECKING:
@@ -33,7 +34,10 @@ def attach(server: AsyncServer, app: Any, socketio_path: str = "socket.io") -> N
         call, future = bridge.open_call()
         if upgrade:
             native.accept_websocket(call, str(request.rel_url), headers, _peer(request))
-            (status, answer_headers, body), link = await future
+            try:
+                (status, answer_headers, body), link = await future
+            except CallFailed:
+                return web.Response(status=503, text="Service Unavailable")
             if link is None:
                 return web.Response(status=status, headers=answer_headers, body=body)
             ws = web.WebSocketResponse(max_msg_size=0, autoping=True)
@@ -63,7 +67,10 @@ def attach(server: AsyncServer, app: Any, socketio_path: str = "socket.io") -> N
             return ws
         body_in = await request.read()
         native.handle_request(call, request.method, str(request.rel_url), headers, body_in, _peer(request))
-        status, answer_headers, body = await future
+        try:
+            status, answer_headers, body = await future
+        except CallFailed:
+            return web.Response(status=503, text="Service Unavailable")
         response = web.Response(status=status, body=body)
         for name, value in answer_headers:
             if name.lower() != "content-length":

@@ -165,7 +165,10 @@ class ASGIApp:
         bridge = server._bind()
         call, future = bridge.open_call()
         native.handle_request(call, scope["method"], _url(scope), _headers(scope), b"".join(chunks), _peer(scope))
-        status, headers, body = await future
+        try:
+            status, headers, body = await future
+        except CallFailed:
+            status, headers, body = 503, [("Content-Type", "text/plain")], b"Service Unavailable"
         await send({
             "type": "http.response.start",
             "status": status,
@@ -182,7 +185,10 @@ class ASGIApp:
         bridge = server._bind()
         call, future = bridge.open_call()
         native.accept_websocket(call, _url(scope), _headers(scope), _peer(scope))
-        (status, _headers_out, _body), link = await future
+        try:
+            (status, _headers_out, _body), link = await future
+        except CallFailed:
+            link = None
         if link is None:
             await send({"type": "websocket.close", "code": 1008})
             return

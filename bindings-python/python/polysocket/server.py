@@ -374,6 +374,9 @@ class AsyncServer(HandlerHost):
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         bridge.unbind()
+        # A request whose answer comes after this point (a long-poll the close just ended)
+        # would wait forever, and so would a web server's graceful shutdown.
+        bridge.fail_calls("the server was shut down")
 
     # -- notices from the engine ---------------------------------------------------------
 
