@@ -133,8 +133,8 @@ impl SocketOptions {
         manager.reconnection_delay_max = Duration::from_millis(self.reconnection_delay_max_ms);
         manager.randomization_factor = self.randomization_factor.clamp(0.0, 1.0);
         manager.timeout = Duration::from_millis(self.timeout_ms);
+        // Each try of a `retries` emit waits `ack_timeout` too: the client takes it from there.
         manager.retries = self.retries;
-        manager.ack_timeout = Some(Duration::from_millis(self.ack_timeout_ms));
         options
     }
 }

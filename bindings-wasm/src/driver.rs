@@ -335,10 +335,13 @@ impl Driver {
         });
     }
 
-    fn listener(&mut self, args: &[JsValue]) {
-        let arg = |i: usize| args.get(i).cloned().unwrap_or(JsValue::UNDEFINED);
-        self.calls
-            .push(Call::Listener([arg(0), arg(1), arg(2), arg(3), arg(4)]));
+    /// Queues `listener(kind, nsp, ...)`. The values move in: cloning a `JsValue` costs a
+    /// call into JavaScript.
+    fn listener<const N: usize>(&mut self, args: [JsValue; N]) {
+        let mut args = args.into_iter();
+        let mut next = || args.next().unwrap_or(JsValue::UNDEFINED);
+        let call = [next(), next(), next(), next(), next()];
+        self.calls.push(Call::Listener(call));
     }
 
     fn pump(&mut self) {
@@ -521,18 +524,18 @@ impl Driver {
                     engine.close();
                 }
             }
-            ManagerEvent::Open => self.listener(&notice("open", String::new())),
+            ManagerEvent::Open => self.listener(notice("open", String::new())),
             ManagerEvent::Close(reason) => {
-                self.listener(&notice("close", reason.as_str().to_owned()))
+                self.listener(notice("close", reason.as_str().to_owned()))
             }
-            ManagerEvent::Error(error) => self.listener(&notice("error", error)),
+            ManagerEvent::Error(error) => self.listener(notice("error", error)),
             ManagerEvent::ReconnectAttempt(n) => {
-                self.listener(&notice("reconnect_attempt", n.to_string()))
+                self.listener(notice("reconnect_attempt", n.to_string()))
             }
-            ManagerEvent::Reconnect(n) => self.listener(&notice("reconnect", n.to_string())),
-            ManagerEvent::ReconnectError(error) => self.listener(&notice("reconnect_error", error)),
+            ManagerEvent::Reconnect(n) => self.listener(notice("reconnect", n.to_string())),
+            ManagerEvent::ReconnectError(error) => self.listener(notice("reconnect_error", error)),
             ManagerEvent::ReconnectFailed => {
-                self.listener(&notice("reconnect_failed", String::new()))
+                self.listener(notice("reconnect_failed", String::new()))
             }
             ManagerEvent::Socket { nsp, event } => self.socket_event(&nsp, event),
         }
@@ -541,26 +544,26 @@ impl Driver {
     fn socket_event(&mut self, nsp: &str, event: SocketEvent) {
         let nsp_js = JsValue::from_str(nsp);
         match event {
-            SocketEvent::Connect { id, recovered } => self.listener(&[
+            SocketEvent::Connect { id, recovered } => self.listener([
                 "connect".into(),
                 nsp_js,
                 JsValue::from_str(&id),
                 JsValue::from_bool(recovered),
             ]),
-            SocketEvent::ConnectError { message, data } => self.listener(&[
+            SocketEvent::ConnectError { message, data } => self.listener([
                 "connect_error".into(),
                 nsp_js,
                 JsValue::from_str(&message),
                 data.as_ref().map_or(JsValue::UNDEFINED, to_js),
             ]),
             SocketEvent::Disconnect(reason) => {
-                self.listener(&[
+                self.listener([
                     "disconnect".into(),
                     nsp_js,
                     JsValue::from_str(reason.as_str()),
                 ]);
             }
-            SocketEvent::Event { event, args, ack } => self.listener(&[
+            SocketEvent::Event { event, args, ack } => self.listener([
                 "event".into(),
                 nsp_js,
                 JsValue::from_str(&event),
@@ -580,7 +583,7 @@ impl Driver {
                             JsValue::from_str("socket has been disconnected"),
                         ),
                     };
-                    self.listener(&[kind.into(), nsp_js, JsValue::from_f64(id as f64), value]);
+                    self.listener([kind.into(), nsp_js, JsValue::from_f64(id as f64), value]);
                     return;
                 };
                 let call = match outcome {

@@ -101,16 +101,7 @@ impl WasmManager {
     ) -> Result<f64, JsValue> {
         let args = args_from_json(args_json)?;
         let mut id = None;
-        Driver::run(&self.driver, |d, now| {
-            id = d.manager.emit(
-                nsp,
-                event,
-                args,
-                Some(ack_deadline(now, timeout_ms)),
-                false,
-                now,
-            );
-        });
+        self.emit_acked(nsp, event, args, timeout_ms, |_, emitted| id = emitted);
         Ok(id.map_or(-1.0, |id| id as f64))
     }
 
@@ -281,6 +272,23 @@ impl WasmManager {
         });
     }
 
+    /// Emits `event` asking for an ack, and hands `on_id` the ack id (`None`: dropped) within
+    /// the same run, before anything that run sets off can answer it.
+    fn emit_acked(
+        &self,
+        nsp: &str,
+        event: &str,
+        args: Vec<polysocket::Value>,
+        timeout_ms: f64,
+        on_id: impl FnOnce(&mut Driver, Option<u64>),
+    ) {
+        Driver::run(&self.driver, |d, now| {
+            let deadline = ack_deadline(now, timeout_ms);
+            let id = d.manager.emit(nsp, event, args, Some(deadline), false, now);
+            on_id(d, id);
+        });
+    }
+
     fn emit_args_with_ack(
         &self,
         nsp: &str,
@@ -292,20 +300,11 @@ impl WasmManager {
         let mut failure = None;
         let promise = Promise::new(&mut |resolve, reject| {
             let args = args.take().unwrap_or_default();
-            Driver::run(&self.driver, |d, now| {
-                match d.manager.emit(
-                    nsp,
-                    event,
-                    args,
-                    Some(ack_deadline(now, timeout_ms)),
-                    false,
-                    now,
-                ) {
-                    Some(id) => {
-                        d.acks.insert(id, (resolve, reject));
-                    }
-                    None => failure = Some(reject),
+            self.emit_acked(nsp, event, args, timeout_ms, |d, emitted| match emitted {
+                Some(id) => {
+                    d.acks.insert(id, (resolve, reject));
                 }
+                None => failure = Some(reject),
             });
         });
         if let Some(reject) = failure {

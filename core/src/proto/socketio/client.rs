@@ -979,9 +979,10 @@ impl ClientManager {
 
 #[cfg(test)]
 mod tests {
+    //! The helpers are shared with `lifecycle`'s tests.
     use super::*;
 
-    fn text(manager: &mut ClientManager) -> Vec<String> {
+    pub(super) fn text(manager: &mut ClientManager) -> Vec<String> {
         std::iter::from_fn(|| manager.poll_transmit())
             .map(|p| match p {
                 EnginePacket::Text(frame) => frame.data().to_owned(),
@@ -990,15 +991,15 @@ mod tests {
             .collect()
     }
 
-    fn events(manager: &mut ClientManager) -> Vec<ManagerEvent> {
+    pub(super) fn events(manager: &mut ClientManager) -> Vec<ManagerEvent> {
         std::iter::from_fn(|| manager.poll_event()).collect()
     }
 
-    fn server(manager: &mut ClientManager, data: &str, now: Instant) {
+    pub(super) fn server(manager: &mut ClientManager, data: &str, now: Instant) {
         manager.handle_message(EnginePacket::Text(TextFrame::from_data(data)), now);
     }
 
-    fn socket(nsp: &str, event: SocketEvent) -> ManagerEvent {
+    pub(super) fn socket(nsp: &str, event: SocketEvent) -> ManagerEvent {
         ManagerEvent::Socket {
             nsp: nsp.to_owned(),
             event,
@@ -1016,7 +1017,7 @@ mod tests {
         manager
     }
 
-    fn empty() -> Value {
+    pub(super) fn empty() -> Value {
         Value::Object(Map::new())
     }
 

@@ -101,39 +101,15 @@ impl ClientManager {
 mod tests {
     use std::time::Duration;
 
+    use super::super::tests::{empty, events, server, socket, text};
     use super::super::{AckOutcome, ManagerConfig, SocketEvent};
     use super::*;
-    use crate::proto::engineio::{Packet as EnginePacket, TextFrame};
-    use crate::proto::value::{Map, Value};
-
-    fn events(manager: &mut ClientManager) -> Vec<ManagerEvent> {
-        std::iter::from_fn(|| manager.poll_event()).collect()
-    }
-
-    fn text(manager: &mut ClientManager) -> Vec<String> {
-        std::iter::from_fn(|| manager.poll_transmit())
-            .map(|p| match p {
-                EnginePacket::Text(frame) => frame.data().to_owned(),
-                other => format!("{other:?}"),
-            })
-            .collect()
-    }
-
-    fn server(manager: &mut ClientManager, data: &str, now: Instant) {
-        manager.handle_message(EnginePacket::Text(TextFrame::from_data(data)), now);
-    }
-
-    fn socket(event: SocketEvent) -> ManagerEvent {
-        ManagerEvent::Socket {
-            nsp: "/".to_owned(),
-            event,
-        }
-    }
+    use crate::proto::value::Value;
 
     /// A manager whose socket of `/` is connected with a recovery id, events drained.
     fn connected(t0: Instant) -> ClientManager {
         let mut manager = ClientManager::new(ManagerConfig::default());
-        manager.connect("/", Value::Object(Map::new()), t0);
+        manager.connect("/", empty(), t0);
         manager.engine_opened(t0);
         server(&mut manager, r#"0{"sid":"A","pid":"P"}"#, t0);
         server(&mut manager, r#"2["news",1,"off-1"]"#, t0);
@@ -155,13 +131,17 @@ mod tests {
             [
                 ManagerEvent::CloseEngine,
                 ManagerEvent::Close(ClientDisconnectReason::TransportClose),
-                socket(SocketEvent::Disconnect(
-                    ClientDisconnectReason::TransportClose
-                )),
-                socket(SocketEvent::Ack {
-                    id: sent.unwrap(),
-                    outcome: AckOutcome::Disconnected
-                }),
+                socket(
+                    "/",
+                    SocketEvent::Disconnect(ClientDisconnectReason::TransportClose)
+                ),
+                socket(
+                    "/",
+                    SocketEvent::Ack {
+                        id: sent.unwrap(),
+                        outcome: AckOutcome::Disconnected
+                    }
+                ),
             ]
         );
         // The engine reporting its close afterwards changes nothing.
@@ -234,9 +214,10 @@ mod tests {
             [
                 ManagerEvent::CloseEngine,
                 ManagerEvent::Close(ClientDisconnectReason::TransportClose),
-                socket(SocketEvent::Disconnect(
-                    ClientDisconnectReason::TransportClose
-                )),
+                socket(
+                    "/",
+                    SocketEvent::Disconnect(ClientDisconnectReason::TransportClose)
+                ),
                 ManagerEvent::OpenEngine,
             ]
         );
