@@ -89,7 +89,48 @@ impl NativeSocket {
         native.socket.on_error(move |_, error| {
             deliver(&inbox, notice(key, dispatch::ERROR, error.message.clone()));
         });
+        native.watch_disconnection();
         native
+    }
+
+    /// Queues the socket's disconnection, with its reason and the rooms it was in, as its
+    /// last notice. Registered as the socket connects, on the engine's thread: another
+    /// socket's `disconnect(true)` can close this one before JavaScript has seen it, and
+    /// the reason must still be socket.io's.
+    fn watch_disconnection(&self) {
+        let key = self.key;
+        let acks = self.acks.clone();
+        let inbox = self.inbox.clone();
+        let fired = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let rooms_before = Arc::new(Mutex::new(Vec::new()));
+        let finish = {
+            let rooms_before = rooms_before.clone();
+            move |reason: &str| {
+                if fired.swap(true, Ordering::SeqCst) {
+                    return;
+                }
+                lock(&acks).clear();
+                let mut last = notice(key, dispatch::DISCONNECT, reason.to_owned());
+                last.rooms = Some(std::mem::take(&mut *lock(&rooms_before)));
+                let mut inbox = lock(&inbox);
+                match std::mem::replace(&mut inbox.route, Route::Closed) {
+                    Route::To(dispatcher) => dispatcher.push(last),
+                    // `listen` hands it over after what came before it.
+                    Route::Queue => inbox.queued.push(last),
+                    Route::Closed => {}
+                }
+            }
+        };
+        self.socket.on_disconnecting(move |socket, _| {
+            *lock(&rooms_before) = socket.rooms();
+        });
+        let on_event = finish.clone();
+        self.socket
+            .on_disconnect(move |_, reason| on_event(reason.as_str()));
+        // Closed before the handlers above were registered: core kept the reason.
+        if let Some(reason) = self.socket.disconnect_reason() {
+            finish(reason.as_str());
+        }
     }
 }
 
@@ -180,43 +221,12 @@ impl NativeSocket {
             .dispatcher
             .clone()
             .ok_or_else(|| invalid("only a connected socket has events"))?;
-        {
-            let mut inbox = lock(&self.inbox);
-            for queued in std::mem::take(&mut inbox.queued) {
-                dispatcher.push(queued);
-            }
-            inbox.route = Route::To(dispatcher);
+        let mut inbox = lock(&self.inbox);
+        for queued in std::mem::take(&mut inbox.queued) {
+            dispatcher.push(queued);
         }
-        let key = self.key;
-        let acks = self.acks.clone();
-        let inbox = self.inbox.clone();
-        let fired = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let rooms_before = Arc::new(Mutex::new(Vec::new()));
-        let finish = {
-            let rooms_before = rooms_before.clone();
-            move |reason: &str| {
-                if fired.swap(true, Ordering::SeqCst) {
-                    return;
-                }
-                lock(&acks).clear();
-                let mut last = notice(key, dispatch::DISCONNECT, reason.to_owned());
-                last.rooms = Some(std::mem::take(&mut *lock(&rooms_before)));
-                let mut inbox = lock(&inbox);
-                if let Route::To(dispatcher) = std::mem::replace(&mut inbox.route, Route::Closed) {
-                    dispatcher.push(last);
-                }
-                inbox.queued.clear();
-            }
-        };
-        self.socket.on_disconnecting(move |socket, _| {
-            *lock(&rooms_before) = socket.rooms();
-        });
-        let on_event = finish.clone();
-        self.socket
-            .on_disconnect(move |_, reason| on_event(reason.as_str()));
-        // The client may have left before JavaScript got to this socket.
-        if !self.socket.connected() {
-            finish("transport close");
+        if matches!(inbox.route, Route::Queue) {
+            inbox.route = Route::To(dispatcher);
         }
         Ok(())
     }

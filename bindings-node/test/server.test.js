@@ -100,6 +100,35 @@ describe("polysocket as socket.io's Server", () => {
     watcher.close();
   });
 
+  it("disconnect(true) gives each socket of the connection socket.io's reason, also one JavaScript has not seen yet", async () => {
+    // The client asks for the close right behind its CONNECT to /custom: the engine may
+    // close the /custom socket before its connection handler runs on Node's thread.
+    const reasons = new Map();
+    const custom = server.of("/custom");
+    custom.on("connection", (socket) => socket.on("disconnect", (reason) => reasons.set(socket.id, reason)));
+    server.on("connection", (socket) => socket.on("close-all", () => socket.disconnect(true)));
+    let checked = 0;
+    for (let round = 0; round < 10; round++) {
+      const root = connect({ transports: ["websocket"] });
+      await waitFor(root, "welcome");
+      const second = root.io.socket("/custom");
+      const connected = waitFor(second, "connect");
+      root.emit("close-all");
+      // Keep Node's thread busy while both reach the engine.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+      await connected.catch(() => {});
+      const id = second.id;
+      const start = Date.now();
+      while (id && !reasons.has(id) && Date.now() - start < WAIT_MS) await new Promise((r) => setTimeout(r, 5));
+      if (id) {
+        assert.equal(reasons.get(id), "server namespace disconnect", `round ${round}`);
+        checked++;
+      }
+      root.close();
+    }
+    assert.ok(checked >= 5, `only ${checked} of 10 rounds saw /custom connect`);
+  });
+
   it("events sent right as a client connects are not lost (50 clients at once)", async () => {
     const many = Array.from({ length: 50 }, () => connect({ transports: ["websocket"] }));
     // socket.io-client sends these the moment the CONNECT reply arrives: they may reach the

@@ -412,8 +412,13 @@ async fn close_disconnects_everyone_with_server_shutting_down_and_stops_listenin
     let reasons: std::sync::Arc<std::sync::Mutex<Vec<polysocket::DisconnectReason>>> =
         std::sync::Arc::default();
     let log = reasons.clone();
+    let sockets: std::sync::Arc<std::sync::Mutex<Vec<polysocket::Socket>>> =
+        std::sync::Arc::default();
+    let kept = sockets.clone();
     let io = Server::with_config(common::config(SOCKET_PATH));
     io.on_connection(move |socket| {
+        assert_eq!(socket.disconnect_reason(), None);
+        kept.lock().unwrap().push(socket.clone());
         let log = log.clone();
         socket.on_disconnect(move |_, reason| log.lock().unwrap().push(reason));
     });
@@ -438,6 +443,13 @@ async fn close_disconnects_everyone_with_server_shutting_down_and_stops_listenin
         *reasons.lock().unwrap(),
         vec![polysocket::DisconnectReason::ServerShuttingDown; 2]
     );
+    // The reason stays readable on the socket, for code that looks after the fact.
+    for socket in sockets.lock().unwrap().iter() {
+        assert_eq!(
+            socket.disconnect_reason(),
+            Some(polysocket::DisconnectReason::ServerShuttingDown)
+        );
+    }
     assert_eq!(server.io.clients_count(), 0);
     // The WebSocket client is told (Engine.IO close, then the socket closes).
     let _ = tokio::time::timeout(

@@ -333,6 +333,8 @@ pub(crate) struct SocketInner {
     has_outgoing: AtomicBool,
     disconnect_handlers: RwLock<Vec<DisconnectHandler>>,
     connected: AtomicBool,
+    /// Why the socket disconnected, set once before its disconnect handlers run.
+    disconnect_reason: std::sync::OnceLock<DisconnectReason>,
     acks: Mutex<PendingAcks>,
     data: Mutex<Value>,
 }
@@ -413,6 +415,7 @@ impl Socket {
             has_outgoing: AtomicBool::new(false),
             disconnect_handlers: RwLock::new(Vec::new()),
             connected: AtomicBool::new(true),
+            disconnect_reason: std::sync::OnceLock::new(),
             acks: Mutex::new(PendingAcks::default()),
             data: Mutex::new(restored.map_or(Value::Null, |s| s.data.clone())),
         }))
@@ -478,6 +481,13 @@ impl Socket {
     /// True until the socket disconnects.
     pub fn connected(&self) -> bool {
         self.0.connected.load(Ordering::Acquire)
+    }
+
+    /// Why the socket disconnected; `None` while it is connected. Set before the
+    /// `disconnecting` handlers run, so code that registers a handler too late to hear the
+    /// disconnection still learns its reason here.
+    pub fn disconnect_reason(&self) -> Option<DisconnectReason> {
+        self.0.disconnect_reason.get().copied()
     }
 
     /// Arbitrary data attached to the socket (socket.io's `socket.data`).
@@ -918,6 +928,7 @@ impl Socket {
 
     /// The rest of [`Socket::on_close`], once `connected` was cleared by the caller.
     fn finish_close(&self, reason: DisconnectReason) {
+        let _ = self.0.disconnect_reason.set(reason);
         let disconnecting = self
             .0
             .extras
