@@ -3,11 +3,12 @@
 # glue (wasm-bindgen --target web) into bindings-wasm/pkg, then bundles the glue with
 # bindings-wasm/js/index.js (socket.io-client's API) into pkg/polysocket-client.js, minified
 # (esbuild). The package ships that bundle and the module. Prints the sizes, raw and gzipped.
+# KEEP_NAMES=--keep-lld-exports keeps the function names (for a CPU profile; much larger).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build -q --profile wasm-release --target wasm32-unknown-unknown -p polysocket-wasm
 rm -rf bindings-wasm/pkg
-wasm-bindgen --target web --remove-name-section --remove-producers-section --out-dir bindings-wasm/pkg \
+wasm-bindgen --target web ${KEEP_NAMES:---remove-name-section} --remove-producers-section --out-dir bindings-wasm/pkg \
   target/wasm32-unknown-unknown/wasm-release/polysocket_wasm.wasm
 (cd bindings-wasm && npx esbuild js/index.js --bundle --format=esm --minify --log-level=warning \
   --outfile=pkg/polysocket-client.js)

@@ -270,7 +270,9 @@ export class Socket extends Emitter {
   }
 
   _emitNow(ev, args, flags) {
-    for (const fn of [...this._anyOutgoing]) fn.call(this, ev, ...args.filter((a) => typeof a !== "function"));
+    if (this._anyOutgoing.length > 0) {
+      for (const fn of [...this._anyOutgoing]) fn.call(this, ev, ...args.filter((a) => typeof a !== "function"));
+    }
     if (typeof args[args.length - 1] === "function") {
       const ack = args.pop();
       const timeout = flags.timeout ?? this.io.opts.ackTimeout;

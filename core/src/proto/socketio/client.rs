@@ -18,7 +18,10 @@ use super::parser::{DEFAULT_MAX_ATTACHMENTS, Decoder, Parser};
 use crate::proto::engineio::{CloseReason, Packet as EnginePacket, TextFrame};
 use crate::proto::value::{Map, Value};
 
+mod acks;
 mod lifecycle;
+
+use acks::PendingAcks;
 
 /// socket.io-client's `Manager` options, with its defaults.
 #[derive(Debug, Clone, PartialEq)]
@@ -283,8 +286,8 @@ struct SocketState {
     send_buffer: VecDeque<(u64, Packet)>,
     /// Events that arrived before the CONNECT reply (a recovered session's missed events).
     receive_buffer: Vec<SocketEvent>,
-    /// Our emits awaiting an ack: id to deadline.
-    acks: HashMap<u64, Option<Instant>>,
+    /// Our emits awaiting an ack, with their deadlines.
+    acks: PendingAcks,
     /// Emits waiting for at-least-once delivery (`retries`), sent one at a time.
     queue: VecDeque<Queued>,
     /// Wire ack id of the queue head's current try, to its queue sequence number.
@@ -461,7 +464,7 @@ impl ClientManager {
             self.queue(&packet);
         } else if volatile {
             if let Some(id) = ack_id {
-                socket.acks.remove(&id);
+                socket.acks.remove(id);
             }
             return None;
         } else {
@@ -709,7 +712,7 @@ impl ClientManager {
                     socket.receive_buffer.push(event);
                 }
             }
-            PacketData::Ack { args, id } if socket.acks.remove(&id).is_some() => {
+            PacketData::Ack { args, id } if socket.acks.remove(id) => {
                 match socket.retry_acks.remove(&id) {
                     Some(seq) => {
                         self.queue_try_ended(&nsp, seq, Some(args), AckOutcome::TimedOut, now);
@@ -745,14 +748,8 @@ impl ClientManager {
         }
         let mut expired = Vec::new();
         for (nsp, socket) in &mut self.sockets {
-            let ids: Vec<u64> = socket
-                .acks
-                .iter()
-                .filter(|(_, d)| d.is_some_and(|d| now >= d))
-                .map(|(id, _)| *id)
-                .collect();
-            for id in ids {
-                socket.acks.remove(&id);
+            for id in socket.acks.expired(now) {
+                socket.acks.remove(id);
                 // A timed-out emit still waiting to be sent is dropped too, as
                 // socket.io-client removes it from the send buffer.
                 socket.send_buffer.retain(
@@ -789,7 +786,7 @@ impl ClientManager {
         let acks = self
             .sockets
             .values()
-            .flat_map(|s| s.acks.values().flatten().copied())
+            .filter_map(|s| s.acks.earliest())
             .min();
         [engine, acks].into_iter().flatten().min()
     }
@@ -885,12 +882,11 @@ impl ClientManager {
                 .collect();
             let sent: Vec<u64> = socket
                 .acks
-                .keys()
+                .ids()
                 .filter(|id| !buffered.contains(id))
-                .copied()
                 .collect();
             for id in sent {
-                socket.acks.remove(&id);
+                socket.acks.remove(id);
                 match socket.retry_acks.remove(&id) {
                     Some(seq) => retry_tries.push(seq),
                     None => failed.push(id),
