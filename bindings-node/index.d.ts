@@ -346,8 +346,13 @@ export declare class Server<ListenEvents extends EventsMap = DefaultEventsMap, E
   of(nsp: string | RegExp | ParentNspNameMatchFn, fn?: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void): Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
   listen(srv: AttachTarget | number, opts?: Partial<ServerOptions> & { host?: string }): this;
   attach(srv: AttachTarget | number, opts?: Partial<ServerOptions> & { host?: string }): this;
-  /** The adapter given in the options; setting one after construction is not supported. */
+  /** The adapter: the `adapter` option, or the one set with `adapter(value)`. */
   adapter(): PolysocketAdapter | undefined;
+  /**
+   * Joins the cluster of `value` for every namespace (socket.io's `io.adapter(createAdapter(..))`),
+   * before any client connects; connecting to Redis blocks until it answers.
+   */
+  adapter(value: PolysocketAdapter): this;
   /** Resolves once the Redis adapter (if any) listens to the other servers (polysocket addition). */
   clusterReady(): Promise<void>;
   on<Ev extends keyof ServerReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData> | EventNames<ServerSideEvents>>(

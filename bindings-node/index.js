@@ -830,15 +830,22 @@ class Server extends EventEmitter {
   }
 
   /**
-   * socket.io's `io.adapter()`: the adapter given in the options. polysocket's engine picks
-   * its adapter when the server is built, so setting one later is refused: pass
-   * `createAdapter(..)` from `polysocket/redis-adapter` as the `adapter` option instead.
+   * socket.io's `io.adapter()`: without an argument, the adapter (the `adapter` option or
+   * the last one set); with one, joins its cluster, for every namespace. The adapter must
+   * come from `polysocket/redis-adapter` (the cluster runs in the engine), and is set before
+   * any client connects: the engine refuses it afterwards, and a second one.
    */
   adapter(value) {
     if (value === undefined) return this.opts.adapter;
-    throw new Error(
-      'polysocket: io.adapter(..) after construction is not supported; pass it as an option: new Server(httpServer, { adapter: createAdapter(..) }) with createAdapter from "polysocket/redis-adapter"',
-    );
+    const cluster = value && value.polysocketCluster;
+    if (!cluster) {
+      throw new Error(
+        'polysocket: io.adapter(..) takes createAdapter(..) or createShardedAdapter(..) from require("polysocket/redis-adapter")',
+      );
+    }
+    this._native.setAdapter(JSON.stringify(cluster));
+    this.opts.adapter = value;
+    return this;
   }
 
   /** Routes the engine's notices about socket `key` to `socket`; the first one starts the

@@ -3,6 +3,8 @@
 //
 //   const { createAdapter } = require("polysocket/redis-adapter");
 //   const io = new Server(httpServer, { adapter: createAdapter("redis://127.0.0.1:6379") });
+//   // or, as with @socket.io/redis-adapter, before the first client connects:
+//   io.adapter(createAdapter(pubClient, subClient));
 "use strict";
 
 /** A Redis URL from a URL string or a node-redis / ioredis client's options. */

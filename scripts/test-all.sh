@@ -41,8 +41,8 @@ stage "Node binding as a drop-in (npm pack, the Express chat app, tsc)" \
 # unchanged on the Node binding (bindings-node/support/interop-server swaps the require) and
 # point both interop suites at it. Left out: the backpressure suite (MAX_BUFFERED is an
 # option of the Rust contract server only), the cluster suites (the app joins its cluster
-# with io.adapter(..) after construction, which the binding does not support; its own cluster
-# test covers Redis), and the two msgpack checks where socket.io's error listener emits to
+# with @socket.io/redis-adapter's JavaScript adapter and reads its `uid`; the binding runs
+# polysocket/redis-adapter, which its own cluster test covers against npm socket.io), and the two msgpack checks where socket.io's error listener emits to
 # a client whose connection the engine is already closing (the binding's listeners run a
 # moment later, on Node's thread, when the packet can no longer be sent).
 stage "interop suites against the Node binding running the socket.io contract app" \

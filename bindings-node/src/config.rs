@@ -171,7 +171,7 @@ pub(crate) fn config_from(options: &serde_json::Value) -> Result<ServerConfig> {
 ///
 /// Connecting blocks the calling thread (Node's, inside `new Server(..)`) until Redis
 /// answers; a server that cannot reach its cluster fails to construct.
-fn cluster_adapter(options: &serde_json::Value) -> Result<ClusterAdapter> {
+pub(crate) fn cluster_adapter(options: &serde_json::Value) -> Result<ClusterAdapter> {
     let url = options
         .get("url")
         .and_then(|u| u.as_str())

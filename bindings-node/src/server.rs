@@ -576,4 +576,15 @@ impl NativeServer {
     pub fn clients_count(&self) -> u32 {
         u32::try_from(self.io.clients_count()).unwrap_or(u32::MAX)
     }
+
+    /// socket.io's `io.adapter(..)` after construction: joins the cluster that
+    /// `polysocket/redis-adapter` described (JSON), for every namespace. Connecting blocks
+    /// until Redis answers. Refused once the server has an adapter or a connection.
+    #[napi]
+    pub fn set_adapter(&self, adapter_json: String) -> Result<()> {
+        let options: serde_json::Value = serde_json::from_str(&adapter_json).map_err(invalid)?;
+        let adapter = crate::config::cluster_adapter(&options)?;
+        napi::bindgen_prelude::within_runtime_if_available(|| self.io.set_adapter(adapter))
+            .map_err(|e| invalid(format!("io.adapter(..): {e}")))
+    }
 }

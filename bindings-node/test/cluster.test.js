@@ -165,4 +165,31 @@ describe("a cluster of polysocket and npm socket.io servers over Redis", () => {
     node.in(clients.poly.id).disconnectSockets();
     assert.equal((await gone)[0], "io server disconnect");
   });
+
+  it("io.adapter(createAdapter(pubClient, subClient)) after construction, as socket.io apps write it", async () => {
+    const httpServer = http.createServer();
+    const late = new Server(httpServer);
+    const [pub, sub] = redisClients; // node-redis clients: polysocket uses their address
+    assert.equal(late.adapter(createAdapter(pub, sub, { key: KEY })), late);
+    assert.equal(typeof late.adapter(), "function");
+    await new Promise((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
+    await late.clusterReady();
+    const client = io(`http://127.0.0.1:${httpServer.address().port}`, {
+      forceNew: true,
+      reconnection: false,
+      transports: ["websocket"],
+    });
+    try {
+      await waitFor(client, "connect");
+      const seen = waitFor(client, "from-node");
+      node.emit("from-node", 1);
+      assert.deepEqual(await seen, [1]);
+      const ids = (await late.fetchSockets()).map((s) => s.id);
+      assert.ok(ids.includes(client.id) && ids.includes(clients.node.id), JSON.stringify(ids));
+      assert.throws(() => late.adapter(createAdapter(pub, sub, { key: KEY })), /already has an adapter/);
+    } finally {
+      client.close();
+      await late.close();
+    }
+  });
 });

@@ -119,11 +119,12 @@ describe("engine and socket events", () => {
 });
 
 describe("bad options get clear errors", () => {
-  it("an adapter that is not polysocket's, and io.adapter() after construction", () => {
+  it("an adapter that is not polysocket's, as an option or through io.adapter()", () => {
     assert.throws(() => new Server({ adapter: function nodeAdapter() {} }), /"adapter" must come from require\("polysocket\/redis-adapter"\)/);
     const server = new Server();
     assert.equal(server.adapter(), undefined);
-    assert.throws(() => server.adapter(() => {}), /pass it as an option/);
+    assert.throws(() => server.adapter(() => {}), /io\.adapter\(\.\.\) takes createAdapter\(\.\.\) or createShardedAdapter\(\.\.\) from require\("polysocket\/redis-adapter"\)/);
+    assert.equal(server.adapter(), undefined);
   });
 
   it("a Redis adapter without an address", () => {

@@ -390,3 +390,51 @@ async fn a_server_that_does_not_answer_makes_requests_time_out() {
     );
     assert!(one.sockets().broadcast().try_fetch_sockets().await.is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_adapter_set_after_construction_serves_every_namespace() {
+    let bus = Arc::new(Bus::default());
+    let adapter = || ClusterAdapter::new(bus.driver(), ClusterOptions::default());
+    let (one, _) = server(adapter(), "one").await;
+    // Built without an adapter; namespaces made before and after `set_adapter`.
+    let two = Server::new();
+    let custom = two.of("/custom");
+    let dynamic = two.of_regex(r"^/dyn-\d+$").unwrap();
+    two.set_adapter(adapter()).expect("first adapter");
+    assert_eq!(
+        two.set_adapter(adapter()),
+        Err(polysocket::SetAdapterError::AlreadySet)
+    );
+    let later = two.of("/later");
+    for namespace in [&custom, &later] {
+        namespace.on_connection(|_| {});
+    }
+    dynamic.on_connection(|_| {});
+    two.on_connection(|_| {});
+    let addr = two.listen("127.0.0.1:0").await.expect("listen");
+    two.cluster_ready().await;
+    assert_eq!(one.server_count().await, 2);
+    for nsp in ["", "custom", "later", "dyn-1"] {
+        let bob = client(&format!("http://{addr}/{nsp}"), "bob").await;
+        let news = collect(&bob, "news");
+        let target = format!("/{nsp}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        one.of(&target).emit("news", nsp).unwrap();
+        until(&format!("the broadcast to {target}"), || {
+            news.lock().unwrap().len() == 1
+        })
+        .await;
+        let sockets = one.of(&target).broadcast().try_fetch_sockets().await;
+        assert_eq!(sockets.unwrap().len(), 1, "fetchSockets in {target}");
+        bob.disconnect();
+    }
+    // Too late once someone is connected.
+    let three = Server::new();
+    three.on_connection(|_| {});
+    let addr = three.listen("127.0.0.1:0").await.expect("listen");
+    let _carol = client(&format!("http://{addr}/"), "carol").await;
+    assert_eq!(
+        three.set_adapter(adapter()),
+        Err(polysocket::SetAdapterError::Connected)
+    );
+}

@@ -73,7 +73,7 @@ impl BroadcastOperator {
         if self.opts.flags.local {
             return None;
         }
-        self.namespace.0.cluster.as_ref()
+        self.namespace.0.cluster.get()
     }
 
     /// Also targets the sockets in `room`.

@@ -45,7 +45,7 @@ pub use operator::SocketOperator;
 pub use packet_middleware::PacketError;
 pub use parent::ParentNamespace;
 pub use remote::RemoteSocket;
-pub use server::{EngineHandler, EngineSocket, Fallback, Server};
+pub use server::{EngineHandler, EngineSocket, Fallback, Server, SetAdapterError};
 pub use socket::{DisconnectReason, EmitError, Handshake, ListenerId, Socket};
 pub use typed::EventSpec;
 pub use ws::{LinkClosed, WebSocketLink, WebSocketSender, WsMessage};

@@ -64,8 +64,9 @@ pub(crate) struct NamespaceInner {
     pub(crate) recovery: Option<Mutex<RecoveryStore>>,
     /// How packets are encoded for this namespace's clients.
     pub(crate) parser: Parser,
-    /// The cluster adapter, when the server has one.
-    pub(crate) cluster: Option<ClusterAdapter>,
+    /// The cluster adapter, when the server has one (set once: at creation, or by
+    /// [`crate::Server::set_adapter`] before anyone connected).
+    pub(crate) cluster: std::sync::OnceLock<ClusterAdapter>,
     /// Handlers of the events other servers send with `serverSideEmit`.
     server_events: RwLock<HashMap<String, Vec<ServerEventHandler>>>,
 }
@@ -108,13 +109,18 @@ pub(crate) fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 }
 
 impl Namespace {
-    /// A namespace with the server's parser and connection state recovery settings.
-    pub(crate) fn new(name: &str, config: &ServerConfig) -> Namespace {
+    /// A namespace with the server's parser and connection state recovery settings, and
+    /// its cluster adapter if it has one.
+    pub(crate) fn new(
+        name: &str,
+        config: &ServerConfig,
+        cluster: Option<&ClusterAdapter>,
+    ) -> Namespace {
         Namespace::with_settings(
             name,
             config.recovery_duration(),
             config.parser,
-            config.adapter.clone(),
+            cluster.cloned(),
         )
     }
 
@@ -124,8 +130,12 @@ impl Namespace {
         parser: Parser,
         cluster: Option<ClusterAdapter>,
     ) -> Namespace {
+        let adapter = std::sync::OnceLock::new();
+        if let Some(cluster) = cluster {
+            let _ = adapter.set(cluster);
+        }
         Namespace(Arc::new(NamespaceInner {
-            cluster,
+            cluster: adapter,
             server_events: RwLock::new(HashMap::new()),
             name: Arc::from(name),
             connection_handlers: RwLock::new(Vec::new()),
@@ -160,7 +170,8 @@ impl Namespace {
             .recovery
             .as_ref()
             .map(|store| lock(store).max_disconnection());
-        let copy = Namespace::with_settings(name, max, self.0.parser, self.0.cluster.clone());
+        let copy =
+            Namespace::with_settings(name, max, self.0.parser, self.0.cluster.get().cloned());
         *write(&copy.0.connection_handlers) = read(&self.0.connection_handlers).clone();
         *write(&copy.0.middlewares) = read(&self.0.middlewares).clone();
         copy
@@ -234,7 +245,7 @@ impl Namespace {
     /// Adds socket `sid` to `room` (telling a cluster adapter about a new room).
     pub(crate) fn join_room(&self, sid: &Sid, room: Room) {
         let created = write(&self.0.rooms).join(sid, &room);
-        if created && let Some(cluster) = &self.0.cluster {
+        if created && let Some(cluster) = self.0.cluster.get() {
             cluster.room_created(&self.0.name, &room, **sid == *room);
         }
     }
@@ -242,14 +253,14 @@ impl Namespace {
     /// Removes socket `sid` from `room` (telling a cluster adapter about a deleted room).
     pub(crate) fn leave_room(&self, sid: &Sid, room: &str) {
         let deleted = write(&self.0.rooms).leave(sid, room);
-        if deleted && let Some(cluster) = &self.0.cluster {
+        if deleted && let Some(cluster) = self.0.cluster.get() {
             cluster.room_deleted(&self.0.name, room);
         }
     }
 
     pub(crate) fn remove_socket(&self, sid: &Sid) {
         let deleted = write(&self.0.rooms).leave_all(sid);
-        if let Some(cluster) = &self.0.cluster {
+        if let Some(cluster) = self.0.cluster.get() {
             for room in deleted {
                 cluster.room_deleted(&self.0.name, &room);
             }
@@ -355,7 +366,7 @@ impl Namespace {
     /// other servers: as socket.io's, it logs a warning and sends nothing.
     pub fn server_side_emit(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
         super::socket::check_event_name(event)?;
-        match &self.0.cluster {
+        match self.0.cluster.get() {
             Some(cluster) => cluster.server_side_emit(&self.0.name, event, args),
             None => {
                 tracing::warn!("this adapter does not support the serverSideEmit() functionality")
@@ -375,7 +386,7 @@ impl Namespace {
         args: Vec<Value>,
     ) -> Result<Vec<Value>, EmitError> {
         super::socket::check_event_name(event)?;
-        match &self.0.cluster {
+        match self.0.cluster.get() {
             Some(cluster) => {
                 cluster
                     .server_side_emit_with_ack(&self.0.name, event, args)
@@ -423,7 +434,7 @@ impl Namespace {
     /// `adapter.allRooms()`); only this server's without a cluster adapter.
     pub async fn all_rooms(&self) -> Result<Vec<String>, EmitError> {
         let mut rooms = self.rooms();
-        if let Some(cluster) = &self.0.cluster {
+        if let Some(cluster) = self.0.cluster.get() {
             rooms.extend(cluster.all_rooms(&self.0.name).await?);
         }
         rooms.sort();

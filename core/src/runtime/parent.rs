@@ -48,12 +48,18 @@ impl ParentNamespace {
         matcher: Matcher,
         label: &str,
         config: &super::config::ServerConfig,
+        cluster: Option<&super::cluster::ClusterAdapter>,
     ) -> ParentNamespace {
         ParentNamespace(Arc::new(ParentInner {
             matcher,
-            template: Namespace::new(label, config),
+            template: Namespace::new(label, config, cluster),
             children: RwLock::new(Vec::new()),
         }))
+    }
+
+    /// The namespace every child is copied from.
+    pub(crate) fn template(&self) -> Namespace {
+        self.0.template.clone()
     }
 
     /// Whether a client may create or join child `name` with `auth`.

@@ -19,6 +19,7 @@ use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::Notify;
 
 use super::broadcast::BroadcastOperator;
+use super::cluster::ClusterAdapter;
 use super::config::ServerConfig;
 use super::conn::{Conn, RequestInfo};
 use super::driver;
@@ -34,6 +35,8 @@ use crate::proto::value::Value;
 
 pub(crate) struct ServerInner {
     pub(crate) config: ServerConfig,
+    /// The cluster adapter: `config.adapter`, or the one [`Server::set_adapter`] set.
+    adapter: std::sync::OnceLock<ClusterAdapter>,
     pub(crate) path: String,
     sessions: Mutex<HashMap<Arc<str>, Arc<Conn>>>,
     namespaces: RwLock<HashMap<String, Namespace>>,
@@ -42,6 +45,18 @@ pub(crate) struct ServerInner {
     shutdown: Notify,
     pub(crate) engine_handler: RwLock<Option<EngineHandler>>,
     connection_error_handlers: RwLock<Vec<ConnectionErrorHandler>>,
+}
+
+/// Why [`Server::set_adapter`] refused an adapter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SetAdapterError {
+    /// The server already has a cluster adapter.
+    #[error("the server already has an adapter")]
+    AlreadySet,
+    /// Clients are connected: their sockets and rooms are not in the cluster.
+    #[error("clients are already connected; set the adapter before the server accepts any")]
+    Connected,
 }
 
 /// A listener of [`Server::on_connection_error`].
@@ -124,7 +139,7 @@ impl ServerInner {
                 }
                 let mut namespaces = write(&self.namespaces);
                 let child = namespaces.entry(name.to_owned()).or_insert_with(|| {
-                    if let Some(cluster) = &self.config.adapter {
+                    if let Some(cluster) = self.adapter.get() {
                         cluster.watch_namespace(name);
                     }
                     parent.create_child(name, self, self.config.cleanup_empty_child_namespaces)
@@ -237,13 +252,18 @@ impl Server {
     }
 
     /// A server with these options.
-    pub fn with_config(config: ServerConfig) -> Server {
+    pub fn with_config(mut config: ServerConfig) -> Server {
         let path = config.normalized_path();
+        let adapter = std::sync::OnceLock::new();
+        if let Some(cluster) = config.adapter.take() {
+            let _ = adapter.set(cluster);
+        }
         let inner = Arc::new({
             let mut namespaces = HashMap::new();
-            namespaces.insert("/".to_owned(), Namespace::new("/", &config));
+            namespaces.insert("/".to_owned(), Namespace::new("/", &config, adapter.get()));
             ServerInner {
                 config,
+                adapter,
                 path,
                 sessions: Mutex::new(HashMap::new()),
                 namespaces: RwLock::new(namespaces),
@@ -254,24 +274,54 @@ impl Server {
                 connection_error_handlers: RwLock::new(Vec::new()),
             }
         });
-        if let Some(cluster) = &inner.config.adapter {
+        if let Some(cluster) = inner.adapter.get() {
             cluster.start(&inner);
             cluster.watch_namespace("/");
         }
         Server { inner }
     }
 
+    /// Joins the cluster of `adapter` after the server was built (socket.io's
+    /// `io.adapter(..)`), for every namespace there is and every later one. Only before
+    /// anyone connected, and only once: a server that has an adapter keeps it.
+    ///
+    /// Must be called within a tokio runtime (the adapter starts its tasks).
+    pub fn set_adapter(&self, adapter: ClusterAdapter) -> Result<(), SetAdapterError> {
+        if self.inner.adapter.get().is_some() {
+            return Err(SetAdapterError::AlreadySet);
+        }
+        if self.clients_count() > 0 {
+            return Err(SetAdapterError::Connected);
+        }
+        let namespaces: Vec<Namespace> = read(&self.inner.namespaces).values().cloned().collect();
+        let templates: Vec<Namespace> = read(&self.inner.parents)
+            .iter()
+            .map(ParentNamespace::template)
+            .collect();
+        if self.inner.adapter.set(adapter.clone()).is_err() {
+            return Err(SetAdapterError::AlreadySet);
+        }
+        for namespace in namespaces.iter().chain(&templates) {
+            let _ = namespace.0.cluster.set(adapter.clone());
+        }
+        adapter.start(&self.inner);
+        for namespace in &namespaces {
+            adapter.watch_namespace(namespace.name());
+        }
+        Ok(())
+    }
+
     /// Resolves once the cluster adapter (if any) listens on the bus for every namespace
     /// created so far: from then on, what other servers publish reaches this one.
     pub async fn cluster_ready(&self) {
-        if let Some(cluster) = &self.inner.config.adapter {
+        if let Some(cluster) = self.inner.adapter.get() {
             cluster.ready().await;
         }
     }
 
     /// How many servers share this server's cluster (1 without a cluster adapter).
     pub async fn server_count(&self) -> usize {
-        match &self.inner.config.adapter {
+        match self.inner.adapter.get() {
             Some(cluster) => cluster.server_count("/").await,
             None => 1,
         }
@@ -305,10 +355,10 @@ impl Server {
         write(&self.inner.namespaces)
             .entry(name.clone())
             .or_insert_with(|| {
-                if let Some(cluster) = &self.inner.config.adapter {
+                if let Some(cluster) = self.inner.adapter.get() {
                     cluster.watch_namespace(&name);
                 }
-                Namespace::new(&name, &self.inner.config)
+                Namespace::new(&name, &self.inner.config, self.inner.adapter.get())
             })
             .clone()
     }
@@ -322,6 +372,7 @@ impl Server {
             Matcher::Regex(regex),
             pattern,
             &self.inner.config,
+            self.inner.adapter.get(),
         )))
     }
 
@@ -350,6 +401,7 @@ impl Server {
             Matcher::Predicate(predicate),
             "<dynamic>",
             &self.inner.config,
+            self.inner.adapter.get(),
         ))
     }
 
