@@ -292,11 +292,23 @@ export interface Broadcasting<ListenEvents extends EventsMap = DefaultEventsMap,
 }
 
 export interface Namespace<ListenEvents extends EventsMap = DefaultEventsMap, EmitEvents extends EventsMap = ListenEvents, ServerSideEvents extends EventsMap = DefaultEventsMap, SocketData = any> extends Broadcasting<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {}
+/** What polysocket's `namespace.adapter` offers of socket.io's in-memory adapter. */
+export interface NamespaceAdapter {
+  readonly nsp: Namespace;
+  /** Room → ids of this server's sockets in it (a snapshot). */
+  readonly rooms: Map<string, Set<string>>;
+  /** Socket id → its rooms (a snapshot). */
+  readonly sids: Map<string, Set<string>>;
+  /** The rooms of every server of the cluster. */
+  allRooms(): Promise<Set<string>>;
+}
 /** A namespace: its sockets, middlewares and broadcasts (socket.io's `Namespace`). */
 export declare class Namespace<ListenEvents extends EventsMap = DefaultEventsMap, EmitEvents extends EventsMap = ListenEvents, ServerSideEvents extends EventsMap = DefaultEventsMap, SocketData = any> extends EventEmitter {
   readonly name: string;
   readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
   readonly sockets: Map<string, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>;
+  /** socket.io's `namespace.adapter`, read-only: snapshots of this server's rooms and `allRooms()` across the cluster. */
+  readonly adapter: NamespaceAdapter;
   /** Emits to every socket of the namespace (the server: of `/`), on every server of a cluster. */
   emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean;
   on<Ev extends keyof NamespaceReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData> | EventNames<ServerSideEvents>>(

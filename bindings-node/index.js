@@ -464,6 +464,34 @@ class Namespace extends EventEmitter {
     if (!child) server._native.onConnection(name, (nativeSocket) => this._connected(nativeSocket));
   }
 
+  /**
+   * socket.io's `namespace.adapter`, read-only: `rooms` (room → ids of this server's
+   * sockets in it) and `sids` (id → rooms), snapshots taken on each read, and `allRooms()`
+   * across the cluster. The rooms themselves live in the engine.
+   */
+  get adapter() {
+    const nsp = this;
+    return {
+      nsp,
+      get rooms() {
+        const rooms = new Map();
+        for (const socket of nsp.sockets.values()) {
+          for (const room of socket.rooms) {
+            if (!rooms.has(room)) rooms.set(room, new Set());
+            rooms.get(room).add(socket.id);
+          }
+        }
+        return rooms;
+      },
+      get sids() {
+        return new Map([...nsp.sockets.values()].map((socket) => [socket.id, socket.rooms]));
+      },
+      async allRooms() {
+        return new Set(await nsp.server._native.allRooms(nsp.name));
+      },
+    };
+  }
+
   /** Forgets a socket that left; a dynamic child may go with its last socket. */
   _remove(socket) {
     this.sockets.delete(socket.id);

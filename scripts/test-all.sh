@@ -38,16 +38,16 @@ stage "Node binding: socket.io-client against polysocket's Server" \
 stage "Node binding as a drop-in (npm pack, the Express chat app, tsc)" \
   timeout 900 scripts/node-drop-in.sh
 # The interop contract server is a socket.io app (tests/interop/reference-server.js): run it
-# unchanged on the Node binding (bindings-node/support/interop-server swaps the require) and
-# point both interop suites at it. Left out: the backpressure suite (MAX_BUFFERED is an
-# option of the Rust contract server only), the cluster suites (the app joins its cluster
-# with @socket.io/redis-adapter's JavaScript adapter and reads its `uid`; the binding runs
-# polysocket/redis-adapter, which its own cluster test covers against npm socket.io), and the two msgpack checks where socket.io's error listener emits to
-# a client whose connection the engine is already closing (the binding's listeners run a
-# moment later, on Node's thread, when the packet can no longer be sent).
+# unchanged on the Node binding (bindings-node/support/interop-server swaps the require of
+# socket.io, and of @socket.io/redis-adapter for polysocket/redis-adapter) and point both
+# interop suites at it, the mixed-cluster suites included. Left out: the backpressure suite
+# (MAX_BUFFERED is an option of the Rust contract server only), and the two msgpack checks
+# where socket.io's error listener emits to a client whose connection the engine is already
+# closing (the binding's listeners run a moment later, on Node's thread, when the packet can
+# no longer be sent).
 stage "interop suites against the Node binding running the socket.io contract app" \
   env POLYSOCKET_INTEROP_SERVER="$PWD/bindings-node/support/interop-server" bash -c '
-    timeout 900 node --test --test-concurrency=2 $(ls tests/interop/node/*.test.js | grep -v -e cluster -e backpressure) &&
+    timeout 900 node --test --test-concurrency=2 $(ls tests/interop/node/*.test.js | grep -v -e backpressure) &&
     .venv/bin/python -m pytest -q tests/interop/python -k "not test_msgpack_disconnect_packet_with_nil_data"'
 # maturin wheel → fresh venv; the binding's pytest suite (python-socketio and npm
 # socket.io-client as peers, three ways of serving), mypy, and the FastAPI chat example on

@@ -92,6 +92,17 @@ impl NativeServer {
             .collect())
     }
 
+    /// The rooms of namespace `nsp` on every server of the cluster (socket.io's
+    /// `adapter.allRooms()`); this server's alone without a cluster adapter.
+    #[napi]
+    pub async fn all_rooms(&self, nsp: String) -> Result<Vec<String>> {
+        self.io
+            .of(&nsp)
+            .all_rooms()
+            .await
+            .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))
+    }
+
     /// Resolves once the cluster adapter (if any) listens to the other servers.
     #[napi]
     pub async fn cluster_ready(&self) {

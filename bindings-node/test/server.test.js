@@ -73,6 +73,10 @@ describe("polysocket as socket.io's Server", () => {
     const b = connect({ transports: ["websocket"] });
     await Promise.all([waitFor(a, "welcome"), waitFor(b, "welcome")]);
     assert.deepEqual(await b.timeout(WAIT_MS).emitWithAck("join", "r1"), [b.id, "r1"].sort());
+    // socket.io's adapter views of the rooms.
+    assert.deepEqual([...server.of("/").adapter.rooms.get("r1")], [b.id]);
+    assert.deepEqual([...server.sockets.adapter.sids.get(b.id)].sort(), [b.id, "r1"].sort());
+    assert.ok((await server.of("/").adapter.allRooms()).has("r1"));
     const inRoom = waitFor(b, "room-event");
     await a.timeout(WAIT_MS).emitWithAck("to-room", "r1", { hello: "room" });
     assert.deepEqual((await inRoom)[0], { hello: "room" });

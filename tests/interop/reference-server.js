@@ -328,7 +328,9 @@ io.on("hello", (_n, callback) => {
 async function joinCluster() {
   if (!process.env.REDIS_URL) return;
   const { createClient } = require("redis");
-  const { createAdapter, createShardedAdapter } = require("@socket.io/redis-adapter");
+  // REDIS_ADAPTER_MODULE: another module with @socket.io/redis-adapter's API (the Node
+  // binding's interop-server sets polysocket/redis-adapter, whose cluster runs in its engine).
+  const { createAdapter, createShardedAdapter } = require(process.env.REDIS_ADAPTER_MODULE || "@socket.io/redis-adapter");
   const pubClient = createClient({ url: process.env.REDIS_URL });
   const subClient = pubClient.duplicate();
   await Promise.all([pubClient.connect(), subClient.connect()]);
@@ -340,6 +342,8 @@ async function joinCluster() {
       ? createShardedAdapter(pubClient, subClient, { channelPrefix: key, subscriptionMode: sharded })
       : createAdapter(pubClient, subClient, { key }),
   );
+  // polysocket's engine says when it is on the bus.
+  if (typeof io.clusterReady === "function") return io.clusterReady();
   // The adapter subscribes asynchronously: wait until its own response channel counts.
   const uid = io.of("/").adapter.uid;
   const own = sharded ? `${key}#/#${uid}#` : `${key}-response#/#${uid}#`;
