@@ -217,9 +217,12 @@ export declare class BroadcastOperator<EmitEvents extends EventsMap, SocketData>
 }
 
 /** The engine.io connection under a socket (`socket.conn`). */
-export interface Connection {
+export interface Connection extends EventEmitter {
   readonly transport: { readonly name: "polling" | "websocket" };
   close(): void;
+  /** Emitted once the connection upgraded from long-polling, with the new transport. */
+  on(event: "upgrade", listener: (transport: { readonly name: "websocket" }) => void): this;
+  once(event: "upgrade", listener: (transport: { readonly name: "websocket" }) => void): this;
 }
 
 /** One client in one namespace (socket.io's `Socket`). */

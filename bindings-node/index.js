@@ -11,6 +11,7 @@ const { encode, decode } = require("./codec");
 const OUTGOING = 1;
 const ERROR = 2;
 const DISCONNECT = 3;
+const UPGRADE = 4;
 
 /** Events a socket never sends to a client (socket.io's reserved names). */
 const RESERVED = new Set(["connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"]);
@@ -229,6 +230,10 @@ class Socket extends EventEmitter {
   }
 
   _onEvent({ kind, event, args, ackId }) {
+    if (kind === UPGRADE) {
+      this._conn?.emit("upgrade", { name: event });
+      return;
+    }
     if (kind === ERROR) {
       // socket.io's `_onerror`; without listeners, a bad packet must not crash the process.
       if (this.listenerCount("error") > 0) EventEmitter.prototype.emit.call(this, "error", new Error(event));
@@ -399,15 +404,11 @@ class Socket extends EventEmitter {
     return this._scoped({ _compress: Boolean(compress) });
   }
 
-  /** The Engine.IO connection under the socket (socket.io's `socket.conn`, basics). */
+  /** The Engine.IO connection under the socket (socket.io's `socket.conn`): `transport`,
+   * `close()`, and the `upgrade` event. */
   get conn() {
-    const nativeSocket = this._native;
-    return {
-      get transport() {
-        return { name: nativeSocket.transport };
-      },
-      close: () => nativeSocket.closeConnection(),
-    };
+    this._conn ??= new EngineConnection(this);
+    return this._conn;
   }
 
   send(...args) {
@@ -448,6 +449,29 @@ class Socket extends EventEmitter {
 const NAMESPACE_EVENTS = new Set(["connect", "connection", "new_namespace", "newListener", "removeListener"]);
 
 /** A namespace (socket.io's `Namespace`). */
+/** engine.io's socket as socket.io exposes it (`socket.conn`): the transport, `close()`,
+ * and the `upgrade` event (given the new transport), heard once a listener asks for it. */
+class EngineConnection extends EventEmitter {
+  constructor(socket) {
+    super();
+    this._socket = socket;
+    this.on("newListener", (event) => {
+      if (event === "upgrade" && !this._watching) {
+        this._watching = true;
+        socket._native.watchUpgrade();
+      }
+    });
+  }
+
+  get transport() {
+    return { name: this._socket._native.transport };
+  }
+
+  close() {
+    this._socket._native.closeConnection();
+  }
+}
+
 class Namespace extends EventEmitter {
   /** `child`: a dynamic namespace's child, whose sockets arrive through its parent. */
   constructor(server, name, { child = false } = {}) {

@@ -23,15 +23,17 @@ pub(crate) const OUTGOING: u32 = 1;
 pub(crate) const ERROR: u32 = 2;
 /// The socket disconnected (reason in `event`, its rooms in `rooms`).
 pub(crate) const DISCONNECT: u32 = 3;
+/// The socket's connection upgraded (the new transport's name in `event`).
+pub(crate) const UPGRADE: u32 = 4;
 
 /// Something that happened to one socket.
 #[napi(object)]
 pub struct SocketNotice {
     /// The socket's key (`NativeSocket.key`).
     pub socket: u32,
-    /// What happened: 0 event, 1 outgoing event, 2 error, 3 disconnection.
+    /// What happened: 0 event, 1 outgoing event, 2 error, 3 disconnection, 4 upgrade.
     pub kind: u32,
-    /// The event name, the error message, or the disconnect reason.
+    /// The event name, the error message, the disconnect reason, or the new transport.
     pub event: String,
     /// The event's arguments.
     pub args: Option<Payload>,

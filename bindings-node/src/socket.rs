@@ -274,6 +274,20 @@ impl NativeSocket {
         });
     }
 
+    /// From now on, the connection's upgrade to WebSocket reaches the socket's notices
+    /// (socket.io's `socket.conn.on("upgrade")`).
+    #[napi]
+    pub fn watch_upgrade(&self) {
+        let inbox = self.inbox.clone();
+        let key = self.key;
+        self.socket.conn().on_upgrade(move |transport| {
+            deliver(
+                &inbox,
+                notice(key, dispatch::UPGRADE, transport.as_str().to_owned()),
+            );
+        });
+    }
+
     /// `socket.data`, as JSON (what a recovered socket brings back).
     #[napi]
     pub fn data_json(&self) -> String {

@@ -133,6 +133,19 @@ describe("polysocket as socket.io's Server", () => {
     assert.ok(checked >= 5, `only ${checked} of 10 rounds saw /custom connect`);
   });
 
+  it('socket.conn: the transport and its "upgrade" event, as in socket.io\'s docs', async () => {
+    const seen = new Promise((resolve, reject) => {
+      setTimeout(() => reject(new Error("no upgrade heard")), WAIT_MS);
+      server.of("/upgrade").on("connection", (socket) => {
+        const first = socket.conn.transport.name;
+        socket.conn.once("upgrade", (transport) => resolve([first, transport.name, socket.conn.transport.name]));
+      });
+    });
+    const client = connect({ transports: ["polling", "websocket"] }, "/upgrade");
+    assert.deepEqual(await seen, ["polling", "websocket", "websocket"]);
+    client.close();
+  });
+
   it("events sent right as a client connects are not lost (50 clients at once)", async () => {
     const many = Array.from({ length: 50 }, () => connect({ transports: ["websocket"] }));
     // socket.io-client sends these the moment the CONNECT reply arrives: they may reach the

@@ -397,6 +397,34 @@ async fn the_current_transport_is_reported_and_follows_the_upgrade() {
     upgrading.client().close();
 }
 
+/// engine.io's `upgrade` event, through `socket.conn()`, as the socket.io docs use it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_hears_the_upgrade_of_a_sockets_connection() {
+    let io = polysocket::Server::new();
+    let seen: Arc<Mutex<Vec<(Transport, Transport)>>> = Arc::default();
+    let sink = seen.clone();
+    io.on_connection(move |socket| {
+        let sink = sink.clone();
+        let before = socket.transport();
+        socket
+            .conn()
+            .on_upgrade(move |transport| sink.lock().unwrap().push((before, transport)));
+    });
+    let addr = io.listen("127.0.0.1:0").await.unwrap();
+    let socket = client::connect(
+        &format!("http://{addr}/"),
+        options(&[Transport::Polling, Transport::WebSocket]),
+    )
+    .unwrap();
+    connect_now(&socket).await.unwrap();
+    until("the upgrade is heard", || !seen.lock().unwrap().is_empty()).await;
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [(Transport::Polling, Transport::WebSocket)]
+    );
+    socket.client().close();
+}
+
 /// socket.io-client's `auth` belongs to each socket: two namespaces on one connection send
 /// their own, on the first connection and again after a reconnection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -118,7 +118,12 @@ pub(crate) struct ConnState {
     pub(crate) poll_active: bool,
     pub(crate) post_active: bool,
     torn_down: bool,
+    /// Called once the connection upgraded (engine.io's `upgrade` event).
+    pub(crate) upgrade_handlers: Vec<UpgradeHandler>,
 }
+
+/// A listener of [`crate::EngineSocket::on_upgrade`], given the new transport.
+pub(crate) type UpgradeHandler = Arc<dyn Fn(crate::Transport) + Send + Sync>;
 
 /// The session and missed packets a CONNECT with `{pid, offset}` in its auth recovers.
 fn restore_session(namespace: &Namespace, auth: &Value) -> Option<RecoveredSession> {
@@ -198,6 +203,7 @@ impl Conn {
                 poll_active: false,
                 post_active: false,
                 torn_down: false,
+                upgrade_handlers: Vec::new(),
             }),
             wake_driver: Notify::new(),
             wake_poll: Notify::new(),
@@ -418,7 +424,16 @@ impl Conn {
             let Some(event) = event else { break };
             match event {
                 SessionEvent::Message(packet) => self.on_message(packet),
-                SessionEvent::Upgraded => for_driver.push(DriverEvent::Upgraded),
+                SessionEvent::Upgraded => {
+                    for_driver.push(DriverEvent::Upgraded);
+                    let (handlers, transport) = {
+                        let state = self.lock();
+                        (state.upgrade_handlers.clone(), state.engine.transport())
+                    };
+                    for handler in handlers {
+                        handler(transport);
+                    }
+                }
                 SessionEvent::UpgradeAborted => for_driver.push(DriverEvent::UpgradeAborted),
                 SessionEvent::Closed(reason) => self.teardown(reason),
             }
@@ -653,6 +668,8 @@ impl Conn {
                 return;
             }
             state.torn_down = true;
+            // They may hold the connection's sockets (a cycle through this state).
+            state.upgrade_handlers.clear();
             let ConnState { sockets, held, .. } = &mut *state;
             // A socket whose connection handlers still run closes once they returned (and
             // after the packets held before the close): it stays in `sockets` till then.

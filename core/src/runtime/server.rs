@@ -108,6 +108,12 @@ impl EngineSocket {
         self.0.lock().engine.transport()
     }
 
+    /// Calls `handler` with the new transport once the connection upgraded from
+    /// long-polling to WebSocket (engine.io's `upgrade` event).
+    pub fn on_upgrade(&self, handler: impl Fn(Transport) + Send + Sync + 'static) {
+        self.0.lock().upgrade_handlers.push(Arc::new(handler));
+    }
+
     /// Closes the connection (engine.io's `socket.close()`): every Socket.IO socket on it
     /// disconnects with `forced close`, which connection state recovery can recover.
     pub fn close(&self) {
