@@ -172,6 +172,16 @@ export interface Handshake {
   auth: { [key: string]: any };
 }
 
+/** What polysocket's `socket.request` carries of the handshake's `IncomingMessage`. */
+export interface HandshakeRequest {
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly url: string;
+  readonly method: string;
+  readonly httpVersion: string;
+  readonly socket: { readonly remoteAddress: string; readonly encrypted: boolean };
+  readonly connection: { readonly remoteAddress: string; readonly encrypted: boolean };
+}
+
 /** A middleware: call `next()` to admit, `next(err)` (with an optional `err.data`) to refuse. */
 export type Middleware<ListenEvents extends EventsMap = DefaultEventsMap, EmitEvents extends EventsMap = ListenEvents, ServerSideEvents extends EventsMap = DefaultEventsMap, SocketData = any> = (
   socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
@@ -236,6 +246,8 @@ export declare class Socket<ListenEvents extends EventsMap = DefaultEventsMap, E
   readonly disconnected: boolean;
   readonly recovered: boolean;
   readonly handshake: Handshake;
+  /** The handshake's HTTP request: headers, url, method, remote address. */
+  readonly request: HandshakeRequest;
   readonly rooms: Set<Room>;
   readonly broadcast: BroadcastOperator<EmitEvents, SocketData>;
   readonly volatile: this;

@@ -353,6 +353,20 @@ class Socket extends EventEmitter {
     return this._handshake;
   }
 
+  /**
+   * socket.io's `socket.request`, the handshake's HTTP request: what an app reads of it
+   * (`headers`, `url`, `method`, `socket.remoteAddress`), from the handshake. Node's
+   * `IncomingMessage` itself stays with Node's server; the engine got a copy.
+   */
+  get request() {
+    if (!this._request) {
+      const { headers, url, address, secure } = this.handshake;
+      const peer = { remoteAddress: address, encrypted: secure };
+      this._request = { headers, url, method: "GET", httpVersion: "1.1", socket: peer, connection: peer };
+    }
+    return this._request;
+  }
+
   get rooms() {
     return this._roomsBeforeLeaving ?? new Set(this._native.rooms());
   }

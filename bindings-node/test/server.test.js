@@ -133,6 +133,20 @@ describe("polysocket as socket.io's Server", () => {
     assert.ok(checked >= 5, `only ${checked} of 10 rounds saw /custom connect`);
   });
 
+  it("socket.request carries the handshake request's headers, url and peer", async () => {
+    server.of("/request").on("connection", (socket) => {
+      const { headers, url, method, socket: peer } = socket.request;
+      socket.emit("request", { custom: headers["x-custom"], url, method, address: peer.remoteAddress });
+    });
+    const client = connect({ transports: ["polling"], extraHeaders: { "x-custom": "yes" } }, "/request");
+    const [request] = await waitFor(client, "request");
+    assert.equal(request.custom, "yes");
+    assert.match(request.url, /^\/socket\.io\/\?EIO=4&transport=polling/);
+    assert.equal(request.method, "GET");
+    assert.match(request.address, /127\.0\.0\.1/);
+    client.close();
+  });
+
   it('socket.conn: the transport and its "upgrade" event, as in socket.io\'s docs', async () => {
     const seen = new Promise((resolve, reject) => {
       setTimeout(() => reject(new Error("no upgrade heard")), WAIT_MS);
