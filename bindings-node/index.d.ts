@@ -3,7 +3,7 @@
 //
 //   const io = new Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>(httpServer);
 import { EventEmitter } from "node:events";
-import type { Server as HttpServer } from "node:http";
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import type { Http2SecureServer, Http2Server } from "node:http2";
 
@@ -246,8 +246,13 @@ export declare class Socket<ListenEvents extends EventsMap = DefaultEventsMap, E
   readonly disconnected: boolean;
   readonly recovered: boolean;
   readonly handshake: Handshake;
-  /** The handshake's HTTP request: headers, url, method, remote address. */
-  readonly request: HandshakeRequest;
+  /**
+   * The handshake's HTTP request: Node's `IncomingMessage` when attached to a Node server
+   * with `io.engine.use` middlewares (with what they added, e.g. `session`), otherwise
+   * an object with the headers, url, method and remote address of the handshake
+   * (`HandshakeRequest`). Typed as socket.io types it.
+   */
+  readonly request: IncomingMessage;
   readonly rooms: Set<Room>;
   readonly broadcast: BroadcastOperator<EmitEvents, SocketData>;
   readonly volatile: this;
@@ -344,13 +349,22 @@ export type ParentNspNameMatchFn = (name: string, auth: { [key: string]: any }, 
 export interface ConnectionError extends Error {
   code: number;
   message: string;
-  context: { message?: string };
-  req: IncomingRequest;
+  context: { message?: string; name?: string };
+  req: IncomingRequest | IncomingMessage;
 }
+
+/** An Express-style middleware for `io.engine.use`. */
+export type EngineMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: Error) => void) => void;
 
 /** engine.io's server as `io.engine` exposes it. */
 export declare class Engine extends EventEmitter {
   readonly clientsCount: number;
+  /**
+   * Runs `middleware` on every HTTP request and WebSocket upgrade of the engine (express-session,
+   * helmet, ...); `next(err)` refuses the request with a 400. Only when attached to a Node
+   * `http.Server`; headers set on an upgrade's response are not sent.
+   */
+  use(middleware: EngineMiddleware): this;
   on(ev: "connection_error", listener: (err: ConnectionError) => void): this;
   on(ev: string, listener: (...args: any[]) => void): this;
 }

@@ -13,6 +13,17 @@ const ERROR = 2;
 const DISCONNECT = 3;
 const UPGRADE = 4;
 
+/** The header that ties a handshake request, which Node's server saw, to the engine's
+ * connection (its value is a random token); the app never sees it. */
+const HANDSHAKE_HEADER = "x-polysocket-handshake";
+
+/** The headers of a handshake without polysocket's own. */
+function appHeaders(headers) {
+  if (!headers || headers[HANDSHAKE_HEADER] === undefined) return headers;
+  const { [HANDSHAKE_HEADER]: _token, ...rest } = headers;
+  return rest;
+}
+
 /** Events a socket never sends to a client (socket.io's reserved names). */
 const RESERVED = new Set(["connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"]);
 
@@ -146,6 +157,7 @@ class RemoteSocket {
   constructor(nsp, { id, handshakeJson, rooms, dataJson }) {
     this.id = id;
     this.handshake = JSON.parse(handshakeJson);
+    this.handshake.headers = appHeaders(this.handshake.headers);
     this.rooms = new Set(rooms);
     this.data = JSON.parse(dataJson);
     this._operator = new BroadcastOperator(nsp).to(id);
@@ -188,6 +200,15 @@ class Socket extends EventEmitter {
     this.server._route(nativeSocket.key, this);
     nativeSocket.listen();
     this._syncData();
+    // With engine middlewares, the handshake's IncomingMessage is kept while a socket of its
+    // connection lives (`socket.request`).
+    if (this.server._handshakes) {
+      this.handshake;
+      if (this._token !== undefined) {
+        this._claimed = true;
+        this.server._claimHandshake(this._token);
+      }
+    }
   }
 
   /** One notice of the engine about this socket (`NativeServer.drainEvents`). */
@@ -201,6 +222,10 @@ class Socket extends EventEmitter {
     this._roomsBeforeLeaving = undefined;
     this.nsp._remove(this);
     EventEmitter.prototype.emit.call(this, "disconnect", reason);
+    if (this._claimed) {
+      this._claimed = false;
+      this.server._releaseHandshake(this._token);
+    }
   }
 
   /** `socket.data`; top-level changes reach the native socket (and `fetchSockets`). */
@@ -349,16 +374,26 @@ class Socket extends EventEmitter {
   }
 
   get handshake() {
-    if (!this._handshake) this._handshake = JSON.parse(this._native.handshakeJson());
+    if (!this._handshake) {
+      const handshake = JSON.parse(this._native.handshakeJson());
+      this._token = handshake.headers[HANDSHAKE_HEADER];
+      handshake.headers = appHeaders(handshake.headers);
+      this._handshake = handshake;
+    }
     return this._handshake;
   }
 
   /**
-   * socket.io's `socket.request`, the handshake's HTTP request: what an app reads of it
-   * (`headers`, `url`, `method`, `socket.remoteAddress`), from the handshake. Node's
-   * `IncomingMessage` itself stays with Node's server; the engine got a copy.
+   * socket.io's `socket.request`, the handshake's HTTP request. Attached to a Node
+   * `http.Server`, it is Node's `IncomingMessage` itself, as `io.engine.use` middlewares saw
+   * it (`socket.request.session` with express-session). Otherwise an object built from the
+   * handshake, with `headers`, `url`, `method` and `socket.remoteAddress`.
    */
   get request() {
+    if (!this._request) {
+      this.handshake; // reads the token
+      this._request = this.server._handshakeRequest(this._token);
+    }
     if (!this._request) {
       const { headers, url, address, secure } = this.handshake;
       const peer = { remoteAddress: address, encrypted: secure };
@@ -719,6 +754,38 @@ function nativeOptions(opts) {
   return JSON.stringify(out);
 }
 
+/** What `io.engine.use` middlewares get as `res` for a WebSocket upgrade (engine.io's
+ * `WebSocketResponse`): headers are kept but not sent; `end()` refuses the upgrade. */
+class UpgradeResponse extends EventEmitter {
+  constructor(socket) {
+    super();
+    this.socket = socket;
+    this._headers = {};
+    this.headersSent = false;
+    socket.once("close", () => this.emit("close"));
+  }
+
+  setHeader(name, value) {
+    this._headers[String(name).toLowerCase()] = value;
+  }
+
+  getHeader(name) {
+    return this._headers[String(name).toLowerCase()];
+  }
+
+  removeHeader(name) {
+    delete this._headers[String(name).toLowerCase()];
+  }
+
+  write() {}
+  writeHead() {}
+
+  end() {
+    this.emit("finish");
+    this.socket.destroy();
+  }
+}
+
 /** engine.io's server as socket.io exposes it (`io.engine`): the connection count and the
  * `connection_error` event. */
 class Engine extends EventEmitter {
@@ -733,7 +800,7 @@ class Engine extends EventEmitter {
         error.code = code;
         error.message = message;
         error.context = context === null ? {} : { message: context };
-        error.req = { method, url, headers: Object.fromEntries(headers.map(({ name, value }) => [name, value])) };
+        error.req = { method, url, headers: appHeaders(Object.fromEntries(headers.map(({ name, value }) => [name, value]))) };
         EventEmitter.prototype.emit.call(this, "connection_error", error);
       });
     });
@@ -741,6 +808,41 @@ class Engine extends EventEmitter {
 
   get clientsCount() {
     return this._native.clientsCount();
+  }
+
+  /**
+   * engine.io's `use(middleware)`: an Express-style `(req, res, next)` middleware run on
+   * every HTTP request and WebSocket upgrade of the engine, before the engine sees it
+   * (`next(err)` refuses it: 400, `connection_error` with `MIDDLEWARE_FAILURE`). Only with
+   * Socket.IO attached to a Node `http.Server`: the standalone engine's requests never reach
+   * Node. Headers a middleware sets on an upgrade's response are not sent.
+   */
+  use(fn) {
+    if (this._standalone) {
+      throw new Error("polysocket: io.engine.use(..) needs the server attached to a Node http.Server (new Server(httpServer)), not io.listen(port)");
+    }
+    (this._middlewares ??= []).push(fn);
+    return this;
+  }
+
+  /** Runs the middlewares on `req`; `done(err)` once they all called `next`. */
+  _apply(req, res, done) {
+    const middlewares = this._middlewares ?? [];
+    let chain = Promise.resolve();
+    for (const middleware of middlewares) {
+      chain = chain.then(() => new Promise((resolve, reject) => middleware(req, res, (err) => (err ? reject(err) : resolve()))));
+    }
+    chain.then(() => done(), (err) => done(err ?? new Error("middleware failure")));
+  }
+
+  /** engine.io's `connection_error` for a request a middleware refused. */
+  _refused(req) {
+    if (this.listenerCount("connection_error") === 0) return;
+    const error = new Error("Bad request");
+    error.code = 3;
+    error.context = { name: "MIDDLEWARE_FAILURE" };
+    error.req = req;
+    EventEmitter.prototype.emit.call(this, "connection_error", error);
   }
 }
 
@@ -794,14 +896,68 @@ class Server extends EventEmitter {
     return this;
   }
 
+  /** The handshake's `IncomingMessage` for `token` (see `HANDSHAKE_HEADER`). */
+  _handshakeRequest(token) {
+    return token === undefined ? undefined : this._handshakes?.get(token)?.req;
+  }
+
+  /**
+   * Remembers a handshake request under a new token, which the request then carries to the
+   * engine. It is forgotten once its connection closed, or after `connectTimeout` when no
+   * connection came of it.
+   */
+  _rememberHandshake(req) {
+    const token = require("node:crypto").randomBytes(12).toString("base64url");
+    this._handshakes ??= new Map();
+    const entry = { req };
+    this._handshakes.set(token, entry);
+    const forget = () => this._handshakes.delete(token);
+    entry.timer = setTimeout(forget, this.opts.connectTimeout ?? 45000);
+    entry.timer.unref();
+    return token;
+  }
+
+  /** Keeps a claimed handshake request while its connection lives. */
+  _claimHandshake(token) {
+    const entry = this._handshakes?.get(token);
+    if (!entry) return;
+    clearTimeout(entry.timer);
+    entry.sockets = (entry.sockets ?? 0) + 1;
+  }
+
+  /** One socket of a claimed handshake left; the last one forgets it. */
+  _releaseHandshake(token) {
+    const entry = this._handshakes?.get(token);
+    if (!entry) return;
+    entry.sockets -= 1;
+    if (entry.sockets <= 0) this._handshakes.delete(token);
+  }
+
   _handleHttp(req, res) {
+    if (!this.engine._middlewares) return this._forwardHttp(req, res);
+    this.engine._apply(req, res, (err) => {
+      if (err) {
+        this.engine._refused(req);
+        if (!res.headersSent) res.writeHead(400, { "content-type": "application/json" });
+        res.end(JSON.stringify({ code: 3, message: "Bad request" }));
+        return;
+      }
+      const query = new URL(req.url, "http://x").searchParams;
+      const token = query.has("sid") ? undefined : this._rememberHandshake(req);
+      this._forwardHttp(req, res, token);
+    });
+  }
+
+  _forwardHttp(req, res, token) {
     const chunks = [];
     req.on("data", (chunk) => chunks.push(chunk));
     req.on("end", () => {
       const headers = [];
       for (let i = 0; i < req.rawHeaders.length; i += 2) {
+        if (req.rawHeaders[i].toLowerCase() === HANDSHAKE_HEADER) continue;
         headers.push({ name: req.rawHeaders[i], value: req.rawHeaders[i + 1] });
       }
+      if (token !== undefined) headers.push({ name: HANDSHAKE_HEADER, value: token });
       const peer = req.socket.remoteAddress ? `${bracket(req.socket.remoteAddress)}:${req.socket.remotePort}` : null;
       this._native.handleRequest(req.method, req.url, headers, Buffer.concat(chunks), peer).then(
         ({ status, headers: answerHeaders, body }) => {
@@ -819,13 +975,35 @@ class Server extends EventEmitter {
   }
 
   _adoptUpgrade(req, socket, head) {
+    if (!this.engine._middlewares) return this._handOver(req, socket, head);
+    const res = new UpgradeResponse(socket);
+    this.engine._apply(req, res, (err) => {
+      if (socket.destroyed) return;
+      if (err) {
+        this.engine._refused(req);
+        socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\n\r\n" + JSON.stringify({ code: 3, message: "Bad request" }));
+        return;
+      }
+      // express-session and others save on writeHead.
+      res.writeHead();
+      const query = new URL(req.url, "http://x").searchParams;
+      const token = query.has("sid") ? undefined : this._rememberHandshake(req);
+      this._handOver(req, socket, head, token);
+    });
+  }
+
+  _handOver(req, socket, head, token) {
     const fd = socket._handle && socket._handle.fd;
     if (typeof fd !== "number" || fd < 0) {
       socket.destroy();
       return;
     }
     let raw = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
-    for (let i = 0; i < req.rawHeaders.length; i += 2) raw += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      if (req.rawHeaders[i].toLowerCase() === HANDSHAKE_HEADER) continue;
+      raw += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
+    }
+    if (token !== undefined) raw += `${HANDSHAKE_HEADER}: ${token}\r\n`;
     const bytes = Buffer.concat([Buffer.from(raw + "\r\n", "latin1"), head]);
     const peer = `${bracket(socket.remoteAddress)}:${socket.remotePort}`;
     try {
@@ -838,7 +1016,7 @@ class Server extends EventEmitter {
 
   /** engine.io's `allowRequest(req, callback)`, for one handshake request. */
   _allowRequest(allowRequest, { call, method, url, headers }) {
-    const req = { method, url, headers: Object.fromEntries(headers.map(({ name, value }) => [name, value])) };
+    const req = { method, url, headers: appHeaders(Object.fromEntries(headers.map(({ name, value }) => [name, value]))) };
     let answered = false;
     const callback = (err, success) => {
       if (answered) return;
@@ -952,6 +1130,10 @@ class Server extends EventEmitter {
 
   /** Listens on `port` (on every interface); `listening` resolves with the bound port. */
   listen(port, opts = {}) {
+    if (this.engine._middlewares) {
+      throw new Error("polysocket: io.engine.use(..) needs the server attached to a Node http.Server (new Server(httpServer)), not io.listen(port)");
+    }
+    this.engine._standalone = true;
     this._native.hold();
     this.listening = this._native.listen(Number(port) || 0, opts.host);
     this.listening.catch((error) => EventEmitter.prototype.emit.call(this, "error", error));

@@ -58,3 +58,77 @@ describe("attached to the app's http.Server", () => {
     });
   }
 });
+
+describe("io.engine.use: Express-style middlewares on the engine's requests", () => {
+  let httpServer;
+  let server;
+  let url;
+  const clients = [];
+  const seen = new WeakSet(); // the requests the middleware saw
+  const refusals = [];
+
+  before(async () => {
+    httpServer = http.createServer((req, res) => res.end("app"));
+    server = new Server(httpServer);
+    // A session-like middleware (as express-session): it decorates the request, and
+    // socket.request must be that very object.
+    server.engine.use((req, res, next) => {
+      seen.add(req);
+      if (req.headers["x-user"] === "intruder") return next(new Error("go away"));
+      req.session = { user: req.headers["x-user"] ?? null };
+      next();
+    });
+    server.engine.on("connection_error", (error) => refusals.push({ code: error.code, message: error.message, context: error.context }));
+    server.on("connection", (socket) => {
+      socket.emit("session", {
+        user: socket.request.session?.user ?? null,
+        same: seen.has(socket.request),
+        tokenHidden: Object.keys(socket.handshake.headers).every((name) => !name.startsWith("x-polysocket")),
+      });
+    });
+    await new Promise((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
+    url = `http://127.0.0.1:${httpServer.address().port}`;
+  });
+
+  after(async () => {
+    for (const c of clients) c.close();
+    await server.close();
+  });
+
+  for (const transports of [["websocket"], ["polling"], ["polling", "websocket"]]) {
+    it(`socket.request is the handshake's IncomingMessage, as the middleware left it [${transports.join("+")}]`, async () => {
+      const client = io(url, { forceNew: true, reconnection: false, transports, extraHeaders: { "x-user": "alice" } });
+      clients.push(client);
+      const [session] = await waitFor(client, "session");
+      assert.deepEqual(session, { user: "alice", same: true, tokenHidden: true });
+    });
+  }
+
+  it("a client cannot pick another handshake's request by sending polysocket's header", async () => {
+    const client = io(url, {
+      forceNew: true,
+      reconnection: false,
+      transports: ["polling"],
+      extraHeaders: { "x-user": "bob", "x-polysocket-handshake": "forged" },
+    });
+    clients.push(client);
+    const [session] = await waitFor(client, "session");
+    assert.deepEqual(session, { user: "bob", same: true, tokenHidden: true });
+  });
+
+  it("next(err) refuses the request: 400, connection_error with MIDDLEWARE_FAILURE", async () => {
+    const response = await fetch(`${url}/socket.io/?EIO=4&transport=polling`, { headers: { "x-user": "intruder" } });
+    assert.equal(response.status, 400);
+    assert.deepEqual(await response.json(), { code: 3, message: "Bad request" });
+    assert.deepEqual(refusals.at(-1), { code: 3, message: "Bad request", context: { name: "MIDDLEWARE_FAILURE" } });
+    const client = io(url, { forceNew: true, reconnection: false, transports: ["websocket"], extraHeaders: { "x-user": "intruder" } });
+    clients.push(client);
+    await waitFor(client, "connect_error");
+  });
+
+  it("needs the server attached: io.listen(port) refuses engine middlewares", () => {
+    const standalone = new Server();
+    standalone.engine.use((req, res, next) => next());
+    assert.throws(() => standalone.listen(0), /needs the server attached to a Node http.Server/);
+  });
+});
