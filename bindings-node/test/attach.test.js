@@ -6,7 +6,7 @@ const { describe, it, before, after } = require("node:test");
 const assert = require("node:assert/strict");
 const http = require("node:http");
 const { Server } = require("..");
-const { io, WAIT_MS, waitFor } = require("../support/testing");
+const { io, WAIT_MS, waitFor, interopModule } = require("../support/testing");
 
 describe("attached to the app's http.Server", () => {
   let httpServer;
@@ -130,5 +130,63 @@ describe("io.engine.use: Express-style middlewares on the engine's requests", ()
     const standalone = new Server();
     standalone.engine.use((req, res, next) => next());
     assert.throws(() => standalone.listen(0), /needs the server attached to a Node http.Server/);
+  });
+});
+
+describe("with express-session, as socket.io's docs wire it", () => {
+  let httpServer;
+  let server;
+  let url;
+  const clients = [];
+
+  before(async () => {
+    const session = interopModule("node_modules/express-session");
+    const sessionMiddleware = session({ secret: "polysocket-test", resave: false, saveUninitialized: false });
+    httpServer = http.createServer((req, res) =>
+      sessionMiddleware(req, res, () => {
+        if (req.url === "/login") req.session.user = "carol";
+        res.end("ok");
+      }),
+    );
+    server = new Server(httpServer);
+    server.engine.use(sessionMiddleware);
+    server.on("connection", (socket) => {
+      socket.emit("who", socket.request.session.user ?? null);
+      // socket.io's docs: reload the session, change it, save it.
+      socket.on("rename", (name, ack) => {
+        socket.request.session.reload(() => {
+          socket.request.session.user = name;
+          socket.request.session.save(() => ack("saved"));
+        });
+      });
+    });
+    await new Promise((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
+    url = `http://127.0.0.1:${httpServer.address().port}`;
+  });
+
+  after(async () => {
+    for (const c of clients) c.close();
+    await server.close();
+  });
+
+  for (const transports of [["websocket"], ["polling"], ["polling", "websocket"]]) {
+    it(`the session of the cookie reaches socket.request.session [${transports.join("+")}]`, async () => {
+      const login = await fetch(`${url}/login`);
+      const cookie = login.headers.get("set-cookie").split(";")[0];
+      const client = io(url, { forceNew: true, reconnection: false, transports, extraHeaders: { cookie } });
+      clients.push(client);
+      assert.deepEqual(await waitFor(client, "who"), ["carol"]);
+      assert.equal(await client.timeout(WAIT_MS).emitWithAck("rename", "dave"), "saved");
+      // The next connection with the same cookie sees what the socket saved.
+      const again = io(url, { forceNew: true, reconnection: false, transports, extraHeaders: { cookie } });
+      clients.push(again);
+      assert.deepEqual(await waitFor(again, "who"), ["dave"]);
+    });
+  }
+
+  it("without the cookie there is a fresh session and no user", async () => {
+    const client = io(url, { forceNew: true, reconnection: false, transports: ["websocket"] });
+    clients.push(client);
+    assert.deepEqual(await waitFor(client, "who"), [null]);
   });
 });
