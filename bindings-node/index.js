@@ -24,6 +24,30 @@ function appHeaders(headers) {
   return rest;
 }
 
+/** The engine's `[{ name, value }]` headers as the app sees them: an object, without
+ * polysocket's own. */
+function headerObject(headers) {
+  return appHeaders(Object.fromEntries(headers.map(({ name, value }) => [name, value])));
+}
+
+/** `req`'s headers as `[name, value]` pairs for the engine: a client's copy of polysocket's
+ * header dropped, and `token` (if any) added as it. */
+function forwardedHeaders(req, token) {
+  const pairs = [];
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    if (req.rawHeaders[i].toLowerCase() !== HANDSHAKE_HEADER) pairs.push([req.rawHeaders[i], req.rawHeaders[i + 1]]);
+  }
+  if (token !== undefined) pairs.push([HANDSHAKE_HEADER, token]);
+  return pairs;
+}
+
+/** Why engine middlewares and the standalone engine do not mix. */
+const STANDALONE_MIDDLEWARES =
+  "polysocket: io.engine.use(..) needs the server attached to a Node http.Server (new Server(httpServer)), not io.listen(port)";
+
+/** engine.io's body for a request a middleware refused (400). */
+const BAD_REQUEST_BODY = JSON.stringify({ code: 3, message: "Bad request" });
+
 /** Events a socket never sends to a client (socket.io's reserved names). */
 const RESERVED = new Set(["connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"]);
 
@@ -202,12 +226,9 @@ class Socket extends EventEmitter {
     this._syncData();
     // With engine middlewares, the handshake's IncomingMessage is kept while a socket of its
     // connection lives (`socket.request`).
-    if (this.server._handshakes) {
-      this.handshake;
-      if (this._token !== undefined) {
-        this._claimed = true;
-        this.server._claimHandshake(this._token);
-      }
+    if (this.server._handshakes && this._handshakeToken !== undefined) {
+      this._claimed = true;
+      this.server._claimHandshake(this._handshakeToken);
     }
   }
 
@@ -224,7 +245,7 @@ class Socket extends EventEmitter {
     EventEmitter.prototype.emit.call(this, "disconnect", reason);
     if (this._claimed) {
       this._claimed = false;
-      this.server._releaseHandshake(this._token);
+      this.server._releaseHandshake(this._handshakeToken);
     }
   }
 
@@ -383,6 +404,11 @@ class Socket extends EventEmitter {
     return this._handshake;
   }
 
+  /** The token of polysocket's handshake header (see `HANDSHAKE_HEADER`), if it had one. */
+  get _handshakeToken() {
+    return this.handshake && this._token;
+  }
+
   /**
    * socket.io's `socket.request`, the handshake's HTTP request. Attached to a Node
    * `http.Server`, it is Node's `IncomingMessage` itself, as `io.engine.use` middlewares saw
@@ -390,10 +416,7 @@ class Socket extends EventEmitter {
    * handshake, with `headers`, `url`, `method` and `socket.remoteAddress`.
    */
   get request() {
-    if (!this._request) {
-      this.handshake; // reads the token
-      this._request = this.server._handshakeRequest(this._token);
-    }
+    this._request ??= this.server._handshakeRequest(this._handshakeToken);
     if (!this._request) {
       const { headers, url, address, secure } = this.handshake;
       const peer = { remoteAddress: address, encrypted: secure };
@@ -497,7 +520,6 @@ class Socket extends EventEmitter {
 /** Namespace events that are not `serverSideEmit` events from other servers. */
 const NAMESPACE_EVENTS = new Set(["connect", "connection", "new_namespace", "newListener", "removeListener"]);
 
-/** A namespace (socket.io's `Namespace`). */
 /** engine.io's socket as socket.io exposes it (`socket.conn`): the transport, `close()`,
  * and the `upgrade` event (given the new transport), heard once a listener asks for it. */
 class EngineConnection extends EventEmitter {
@@ -521,6 +543,7 @@ class EngineConnection extends EventEmitter {
   }
 }
 
+/** A namespace (socket.io's `Namespace`). */
 class Namespace extends EventEmitter {
   /** `child`: a dynamic namespace's child, whose sockets arrive through its parent. */
   constructor(server, name, { child = false } = {}) {
@@ -800,7 +823,7 @@ class Engine extends EventEmitter {
         error.code = code;
         error.message = message;
         error.context = context === null ? {} : { message: context };
-        error.req = { method, url, headers: appHeaders(Object.fromEntries(headers.map(({ name, value }) => [name, value]))) };
+        error.req = { method, url, headers: headerObject(headers) };
         EventEmitter.prototype.emit.call(this, "connection_error", error);
       });
     });
@@ -819,7 +842,7 @@ class Engine extends EventEmitter {
    */
   use(fn) {
     if (this._standalone) {
-      throw new Error("polysocket: io.engine.use(..) needs the server attached to a Node http.Server (new Server(httpServer)), not io.listen(port)");
+      throw new Error(STANDALONE_MIDDLEWARES);
     }
     (this._middlewares ??= []).push(fn);
     return this;
@@ -901,6 +924,11 @@ class Server extends EventEmitter {
     return token === undefined ? undefined : this._handshakes?.get(token)?.req;
   }
 
+  /** A new token for `req` if it opens a connection (no `sid`), after the middlewares. */
+  _handshakeTokenFor(req) {
+    return new URL(req.url, "http://x").searchParams.has("sid") ? undefined : this._rememberHandshake(req);
+  }
+
   /**
    * Remembers a handshake request under a new token, which the request then carries to the
    * engine. It is forgotten once its connection closed, or after `connectTimeout` when no
@@ -939,12 +967,10 @@ class Server extends EventEmitter {
       if (err) {
         this.engine._refused(req);
         if (!res.headersSent) res.writeHead(400, { "content-type": "application/json" });
-        res.end(JSON.stringify({ code: 3, message: "Bad request" }));
+        res.end(BAD_REQUEST_BODY);
         return;
       }
-      const query = new URL(req.url, "http://x").searchParams;
-      const token = query.has("sid") ? undefined : this._rememberHandshake(req);
-      this._forwardHttp(req, res, token);
+      this._forwardHttp(req, res, this._handshakeTokenFor(req));
     });
   }
 
@@ -952,12 +978,7 @@ class Server extends EventEmitter {
     const chunks = [];
     req.on("data", (chunk) => chunks.push(chunk));
     req.on("end", () => {
-      const headers = [];
-      for (let i = 0; i < req.rawHeaders.length; i += 2) {
-        if (req.rawHeaders[i].toLowerCase() === HANDSHAKE_HEADER) continue;
-        headers.push({ name: req.rawHeaders[i], value: req.rawHeaders[i + 1] });
-      }
-      if (token !== undefined) headers.push({ name: HANDSHAKE_HEADER, value: token });
+      const headers = forwardedHeaders(req, token).map(([name, value]) => ({ name, value }));
       const peer = req.socket.remoteAddress ? `${bracket(req.socket.remoteAddress)}:${req.socket.remotePort}` : null;
       this._native.handleRequest(req.method, req.url, headers, Buffer.concat(chunks), peer).then(
         ({ status, headers: answerHeaders, body }) => {
@@ -981,14 +1002,12 @@ class Server extends EventEmitter {
       if (socket.destroyed) return;
       if (err) {
         this.engine._refused(req);
-        socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\n\r\n" + JSON.stringify({ code: 3, message: "Bad request" }));
+        socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\n\r\n" + BAD_REQUEST_BODY);
         return;
       }
       // express-session and others save on writeHead.
       res.writeHead();
-      const query = new URL(req.url, "http://x").searchParams;
-      const token = query.has("sid") ? undefined : this._rememberHandshake(req);
-      this._handOver(req, socket, head, token);
+      this._handOver(req, socket, head, this._handshakeTokenFor(req));
     });
   }
 
@@ -999,11 +1018,7 @@ class Server extends EventEmitter {
       return;
     }
     let raw = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
-    for (let i = 0; i < req.rawHeaders.length; i += 2) {
-      if (req.rawHeaders[i].toLowerCase() === HANDSHAKE_HEADER) continue;
-      raw += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
-    }
-    if (token !== undefined) raw += `${HANDSHAKE_HEADER}: ${token}\r\n`;
+    for (const [name, value] of forwardedHeaders(req, token)) raw += `${name}: ${value}\r\n`;
     const bytes = Buffer.concat([Buffer.from(raw + "\r\n", "latin1"), head]);
     const peer = `${bracket(socket.remoteAddress)}:${socket.remotePort}`;
     try {
@@ -1016,7 +1031,7 @@ class Server extends EventEmitter {
 
   /** engine.io's `allowRequest(req, callback)`, for one handshake request. */
   _allowRequest(allowRequest, { call, method, url, headers }) {
-    const req = { method, url, headers: appHeaders(Object.fromEntries(headers.map(({ name, value }) => [name, value]))) };
+    const req = { method, url, headers: headerObject(headers) };
     let answered = false;
     const callback = (err, success) => {
       if (answered) return;
@@ -1131,7 +1146,7 @@ class Server extends EventEmitter {
   /** Listens on `port` (on every interface); `listening` resolves with the bound port. */
   listen(port, opts = {}) {
     if (this.engine._middlewares) {
-      throw new Error("polysocket: io.engine.use(..) needs the server attached to a Node http.Server (new Server(httpServer)), not io.listen(port)");
+      throw new Error(STANDALONE_MIDDLEWARES);
     }
     this.engine._standalone = true;
     this._native.hold();

@@ -8,11 +8,32 @@ const http = require("node:http");
 const { Server } = require("..");
 const { io, WAIT_MS, waitFor, interopModule } = require("../support/testing");
 
+/** Listens on a free port of 127.0.0.1; resolves with the base URL. */
+async function listenLocal(httpServer) {
+  await new Promise((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
+  return `http://127.0.0.1:${httpServer.address().port}`;
+}
+
+/** socket.io-client connections without reconnection, all closed by `closeAll`. */
+function clientPool() {
+  const clients = [];
+  return {
+    open(url, opts) {
+      const client = io(url, { forceNew: true, reconnection: false, ...opts });
+      clients.push(client);
+      return client;
+    },
+    closeAll() {
+      for (const client of clients) client.close();
+    },
+  };
+}
+
 describe("attached to the app's http.Server", () => {
   let httpServer;
   let server;
   let url;
-  const clients = [];
+  const clients = clientPool();
 
   before(async () => {
     httpServer = http.createServer((req, res) => {
@@ -24,12 +45,11 @@ describe("attached to the app's http.Server", () => {
       socket.emit("welcome", socket.id);
       socket.on("echo", (payload, ack) => ack(payload));
     });
-    await new Promise((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
-    url = `http://127.0.0.1:${httpServer.address().port}`;
+    url = await listenLocal(httpServer);
   });
 
   after(async () => {
-    for (const c of clients) c.close();
+    clients.closeAll();
     await server.close();
     await new Promise((resolve) => httpServer.close(resolve));
   });
@@ -41,8 +61,7 @@ describe("attached to the app's http.Server", () => {
 
   for (const transports of [["websocket"], ["polling"], ["polling", "websocket"]]) {
     it(`socket.io-client connects and talks [${transports.join("+")}]`, async () => {
-      const client = io(url, { forceNew: true, reconnection: false, transports });
-      clients.push(client);
+      const client = clients.open(url, { transports });
       const [id] = await waitFor(client, "welcome");
       assert.equal(id, client.id);
       const blob = Buffer.from([1, 2, 3]);
@@ -63,7 +82,7 @@ describe("io.engine.use: Express-style middlewares on the engine's requests", ()
   let httpServer;
   let server;
   let url;
-  const clients = [];
+  const clients = clientPool();
   const seen = new WeakSet(); // the requests the middleware saw
   const refusals = [];
 
@@ -86,32 +105,24 @@ describe("io.engine.use: Express-style middlewares on the engine's requests", ()
         tokenHidden: Object.keys(socket.handshake.headers).every((name) => !name.startsWith("x-polysocket")),
       });
     });
-    await new Promise((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
-    url = `http://127.0.0.1:${httpServer.address().port}`;
+    url = await listenLocal(httpServer);
   });
 
   after(async () => {
-    for (const c of clients) c.close();
+    clients.closeAll();
     await server.close();
   });
 
   for (const transports of [["websocket"], ["polling"], ["polling", "websocket"]]) {
     it(`socket.request is the handshake's IncomingMessage, as the middleware left it [${transports.join("+")}]`, async () => {
-      const client = io(url, { forceNew: true, reconnection: false, transports, extraHeaders: { "x-user": "alice" } });
-      clients.push(client);
+      const client = clients.open(url, { transports, extraHeaders: { "x-user": "alice" } });
       const [session] = await waitFor(client, "session");
       assert.deepEqual(session, { user: "alice", same: true, tokenHidden: true });
     });
   }
 
   it("a client cannot pick another handshake's request by sending polysocket's header", async () => {
-    const client = io(url, {
-      forceNew: true,
-      reconnection: false,
-      transports: ["polling"],
-      extraHeaders: { "x-user": "bob", "x-polysocket-handshake": "forged" },
-    });
-    clients.push(client);
+    const client = clients.open(url, { transports: ["polling"], extraHeaders: { "x-user": "bob", "x-polysocket-handshake": "forged" } });
     const [session] = await waitFor(client, "session");
     assert.deepEqual(session, { user: "bob", same: true, tokenHidden: true });
   });
@@ -121,8 +132,7 @@ describe("io.engine.use: Express-style middlewares on the engine's requests", ()
     assert.equal(response.status, 400);
     assert.deepEqual(await response.json(), { code: 3, message: "Bad request" });
     assert.deepEqual(refusals.at(-1), { code: 3, message: "Bad request", context: { name: "MIDDLEWARE_FAILURE" } });
-    const client = io(url, { forceNew: true, reconnection: false, transports: ["websocket"], extraHeaders: { "x-user": "intruder" } });
-    clients.push(client);
+    const client = clients.open(url, { transports: ["websocket"], extraHeaders: { "x-user": "intruder" } });
     await waitFor(client, "connect_error");
   });
 
@@ -137,7 +147,7 @@ describe("with express-session, as socket.io's docs wire it", () => {
   let httpServer;
   let server;
   let url;
-  const clients = [];
+  const clients = clientPool();
 
   before(async () => {
     const session = interopModule("node_modules/express-session");
@@ -160,12 +170,11 @@ describe("with express-session, as socket.io's docs wire it", () => {
         });
       });
     });
-    await new Promise((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
-    url = `http://127.0.0.1:${httpServer.address().port}`;
+    url = await listenLocal(httpServer);
   });
 
   after(async () => {
-    for (const c of clients) c.close();
+    clients.closeAll();
     await server.close();
   });
 
@@ -173,20 +182,17 @@ describe("with express-session, as socket.io's docs wire it", () => {
     it(`the session of the cookie reaches socket.request.session [${transports.join("+")}]`, async () => {
       const login = await fetch(`${url}/login`);
       const cookie = login.headers.get("set-cookie").split(";")[0];
-      const client = io(url, { forceNew: true, reconnection: false, transports, extraHeaders: { cookie } });
-      clients.push(client);
+      const client = clients.open(url, { transports, extraHeaders: { cookie } });
       assert.deepEqual(await waitFor(client, "who"), ["carol"]);
       assert.equal(await client.timeout(WAIT_MS).emitWithAck("rename", "dave"), "saved");
       // The next connection with the same cookie sees what the socket saved.
-      const again = io(url, { forceNew: true, reconnection: false, transports, extraHeaders: { cookie } });
-      clients.push(again);
+      const again = clients.open(url, { transports, extraHeaders: { cookie } });
       assert.deepEqual(await waitFor(again, "who"), ["dave"]);
     });
   }
 
   it("without the cookie there is a fresh session and no user", async () => {
-    const client = io(url, { forceNew: true, reconnection: false, transports: ["websocket"] });
-    clients.push(client);
+    const client = clients.open(url, { transports: ["websocket"] });
     assert.deepEqual(await waitFor(client, "who"), [null]);
   });
 });

@@ -130,12 +130,8 @@ impl Namespace {
         parser: Parser,
         cluster: Option<ClusterAdapter>,
     ) -> Namespace {
-        let adapter = std::sync::OnceLock::new();
-        if let Some(cluster) = cluster {
-            let _ = adapter.set(cluster);
-        }
         Namespace(Arc::new(NamespaceInner {
-            cluster: adapter,
+            cluster: cluster.map_or_else(std::sync::OnceLock::new, std::sync::OnceLock::from),
             server_events: RwLock::new(HashMap::new()),
             name: Arc::from(name),
             connection_handlers: RwLock::new(Vec::new()),

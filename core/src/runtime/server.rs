@@ -260,10 +260,10 @@ impl Server {
     /// A server with these options.
     pub fn with_config(mut config: ServerConfig) -> Server {
         let path = config.normalized_path();
-        let adapter = std::sync::OnceLock::new();
-        if let Some(cluster) = config.adapter.take() {
-            let _ = adapter.set(cluster);
-        }
+        let adapter = config
+            .adapter
+            .take()
+            .map_or_else(std::sync::OnceLock::new, std::sync::OnceLock::from);
         let inner = Arc::new({
             let mut namespaces = HashMap::new();
             namespaces.insert("/".to_owned(), Namespace::new("/", &config, adapter.get()));
