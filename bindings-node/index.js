@@ -206,6 +206,25 @@ class RemoteSocket {
 }
 
 /** One client in one namespace (socket.io's `Socket`). */
+/** The `Proxy` handler of `socket.data`: a top-level change is copied to the native socket. */
+class DataWatcher {
+  constructor(socket) {
+    this.socket = socket;
+  }
+
+  set(target, key, item) {
+    target[key] = item;
+    this.socket._syncData();
+    return true;
+  }
+
+  deleteProperty(target, key) {
+    delete target[key];
+    this.socket._syncData();
+    return true;
+  }
+}
+
 class Socket extends EventEmitter {
   constructor(nsp, nativeSocket) {
     super();
@@ -214,8 +233,8 @@ class Socket extends EventEmitter {
     this._native = nativeSocket;
     this.id = nativeSocket.id;
     this._handshake = undefined;
-    // A recovered socket brings its data back.
-    this.data = nativeSocket.recovered ? JSON.parse(nativeSocket.dataJson()) : {};
+    // `socket.data` is made on first use (most sockets of most apps never touch it).
+    this._data = undefined;
   }
 
   /** Starts receiving the connected socket's events (after the middlewares admitted it). */
@@ -223,7 +242,7 @@ class Socket extends EventEmitter {
     this._native = nativeSocket;
     this.server._route(nativeSocket.key, this);
     nativeSocket.listen();
-    this._syncData();
+    if (this._data !== undefined) this._syncData();
     // With engine middlewares, the handshake's IncomingMessage is kept while a socket of its
     // connection lives (`socket.request`).
     if (this.server._handshakes && this._handshakeToken !== undefined) {
@@ -249,25 +268,15 @@ class Socket extends EventEmitter {
     }
   }
 
-  /** `socket.data`; top-level changes reach the native socket (and `fetchSockets`). */
+  /** `socket.data` (`{}` at first; a recovered socket brings its data back); top-level
+   * changes reach the native socket (and `fetchSockets`). */
   get data() {
+    this._data ??= new Proxy(JSON.parse(this._native.dataJson()), new DataWatcher(this));
     return this._data;
   }
 
   set data(value) {
-    const sync = () => this._syncData();
-    this._data = new Proxy(value ?? {}, {
-      set(target, key, item) {
-        target[key] = item;
-        sync();
-        return true;
-      },
-      deleteProperty(target, key) {
-        delete target[key];
-        sync();
-        return true;
-      },
-    });
+    this._data = new Proxy(value ?? {}, new DataWatcher(this));
     this._syncData();
   }
 

@@ -47,6 +47,10 @@ enum Route {
 
 impl NativeSocket {
     pub(crate) fn wrap(socket: Socket) -> NativeSocket {
+        // socket.io's `socket.data` starts as `{}` (also for `fetchSockets` across servers).
+        if socket.data() == Value::Null {
+            socket.set_data(Value::Object(Default::default()));
+        }
         NativeSocket {
             socket,
             acks: Arc::default(),

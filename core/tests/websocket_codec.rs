@@ -7,7 +7,7 @@ mod common;
 use std::io::Write as _;
 
 use bytes::{Bytes, BytesMut};
-use common::{STEP_TIMEOUT, TestServer, engineio_server_with};
+use common::{STEP_TIMEOUT, TestServer, engineio_server, engineio_server_with};
 use polysocket::PerMessageDeflate;
 use polysocket::proto::websocket::{
     Incoming, MessageReader, Opcode, Role, apply_mask, encode_header,
@@ -252,4 +252,86 @@ async fn permessage_deflate_stays_off_unless_configured() {
     assert_eq!(ws.extensions, None);
     ws.send_frame(0xC1, &deflate(b"4x")).await;
     ws.expect_close(1002).await;
+}
+
+/// A connection handed over by another HTTP server (`Server::serve_connection`, as the Node
+/// binding does with an upgrade Node parsed) together with the bytes that server already
+/// read: the request and possibly the first frames, whole or cut anywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handed_over_connection_keeps_the_bytes_read_before_it() {
+    let server = engineio_server().await;
+    let big = format!("4{}", "x".repeat(20_000));
+    // (message sent with the request, how many of its frame's bytes the other server read)
+    let cases = [
+        ("4early", usize::MAX),
+        ("4cut", 3),
+        (big.as_str(), usize::MAX),
+        (big.as_str(), 9_000),
+    ];
+    for (text, read_of_frame) in cases {
+        let host = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let host_addr = host.local_addr().expect("addr");
+        let request = format!(
+            "GET {}?EIO=4&transport=websocket HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+             Sec-WebSocket-Version: 13\r\n\r\n",
+            server.path
+        );
+        let mut frame = Vec::new();
+        encode_header(&mut frame, Opcode::Text, false, text.len(), Some(KEY));
+        let mut body = text.as_bytes().to_vec();
+        apply_mask(&mut body, KEY);
+        frame.extend_from_slice(&body);
+        let already = request.len() + read_of_frame.min(frame.len());
+
+        let io = server.io.clone();
+        let handed_over = tokio::spawn(async move {
+            let (mut tcp, peer) = host.accept().await.expect("accept");
+            let mut read = vec![0u8; already];
+            tcp.read_exact(&mut read)
+                .await
+                .expect("the other server's read");
+            io.serve_connection(tcp, peer, Bytes::from(read)).await;
+        });
+        let mut tcp = TcpStream::connect(host_addr).await.expect("connect");
+        tcp.write_all(request.as_bytes()).await.expect("write");
+        tcp.write_all(&frame).await.expect("write");
+
+        let mut ws = RawWs {
+            tcp,
+            read: BytesMut::new(),
+            reader: MessageReader::new(Role::Client, 10_000_000, false),
+            extensions: None,
+        };
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut byte = [0u8; 1];
+            ws.tcp
+                .read_exact(&mut byte)
+                .await
+                .expect("handshake answer");
+            head.push(byte[0]);
+        }
+        assert!(
+            head.starts_with(b"HTTP/1.1 101"),
+            "{}",
+            String::from_utf8_lossy(&head)
+        );
+        let open = ws.next().await;
+        assert!(matches!(&open, Incoming::Message { payload, .. } if payload.starts_with(b"0{")));
+        assert_eq!(
+            ws.next().await,
+            message(text),
+            "{} bytes of the frame read before",
+            already - request.len()
+        );
+        ws.echo("4after").await;
+        drop(ws);
+        tokio::time::timeout(STEP_TIMEOUT, handed_over)
+            .await
+            .expect("the connection ends with its client")
+            .expect("no panic");
+    }
 }

@@ -29,7 +29,7 @@ use crate::proto::value::{Map, Value};
 /// What the HTTP request that opened the session looked like (socket.io's `handshake`).
 #[derive(Debug, Clone)]
 pub(crate) struct RequestInfo {
-    pub(crate) headers: http::HeaderMap,
+    pub(crate) headers: super::headers::HandshakeHeaders,
     pub(crate) query: Vec<(String, String)>,
     pub(crate) address: Option<SocketAddr>,
     pub(crate) url: String,

@@ -78,7 +78,7 @@ pub(crate) async fn run(conn: Arc<Conn>, mut ws: Option<WsStream>) {
                 Ok(packet) => conn.handle_inbound(packet, Transport::WebSocket, Instant::now()),
                 Err(reason) => conn.abort(reason),
             },
-            packet = ws::next_packet(probe.as_deref_mut()) => match packet {
+            packet = next_probe_packet(probe.as_deref_mut()) => match packet {
                 Ok(packet) => conn.handle_inbound(packet, Transport::WebSocket, Instant::now()),
                 Err(_) => {
                     probe = None;
@@ -111,6 +111,18 @@ pub(crate) async fn run(conn: Arc<Conn>, mut ws: Option<WsStream>) {
     if let Some(socket) = ws.take() {
         Box::pin(finish(conn, socket)).await;
     }
+}
+
+/// Reads the probe's next message, or waits forever when there is no probe. The read is
+/// boxed only while a probe exists, so that idle sessions do not keep room for it.
+fn next_probe_packet(
+    probe: Option<&mut WsStream>,
+) -> impl std::future::Future<Output = Result<Packet, CloseReason>> + '_ {
+    let mut read = probe.map(|probe| Box::pin(ws::next_packet(Some(probe))));
+    std::future::poll_fn(move |cx| match read.as_mut() {
+        Some(read) => read.as_mut().poll(cx),
+        None => std::task::Poll::Pending,
+    })
 }
 
 /// How a write ended.
@@ -190,4 +202,24 @@ async fn finish(conn: Arc<Conn>, mut socket: WsStream) {
     let remaining = conn.lock().engine.drain_transmits_flagged();
     let _ = ws::write_all(&mut socket, remaining).await;
     ws::close(Some(socket)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    /// The size of what `f` returns: the state of an `async fn` before its first poll.
+    fn future_size<F, A, B, R>(_: &F) -> usize
+    where
+        F: Fn(A, B) -> R,
+    {
+        std::mem::size_of::<R>()
+    }
+
+    /// Every session keeps its driver's future for its whole life, so its size is memory per
+    /// idle connection: rare paths (probes, carried sockets, protocol errors) are boxed.
+    /// 1,712 bytes before they were; 1,120 after.
+    #[test]
+    fn the_driver_future_stays_small() {
+        let size = future_size(&super::run);
+        assert!(size <= 1_152, "driver future: {size} bytes");
+    }
 }

@@ -268,35 +268,12 @@ fn is_websocket_upgrade<B>(req: &Request<B>) -> bool {
 
 fn request_info<B>(req: &Request<B>, address: Option<SocketAddr>) -> RequestInfo {
     RequestInfo {
-        headers: compact_headers(req.headers()),
+        headers: super::headers::HandshakeHeaders::pack(req.headers()),
         query: query_pairs(req.uri().query().unwrap_or("")).collect(),
         address,
         url: req.uri().to_string(),
         secure: req.uri().scheme_str() == Some("https"),
     }
-}
-
-/// Copies `headers` with all values in one allocation. hyper parses header values as slices
-/// of its 8 KiB connection read buffer; keeping those for the life of a session would keep
-/// the whole buffer alive.
-fn compact_headers(headers: &http::HeaderMap) -> http::HeaderMap {
-    let total = headers.values().map(|v| v.len()).sum();
-    let mut all = bytes::BytesMut::with_capacity(total);
-    for value in headers.values() {
-        all.extend_from_slice(value.as_bytes());
-    }
-    let all = all.freeze();
-    let mut compact = http::HeaderMap::with_capacity(headers.len());
-    let mut start = 0;
-    for (name, value) in headers {
-        let end = start + value.len();
-        if let Ok(mut copy) = HeaderValue::from_maybe_shared(all.slice(start..end)) {
-            copy.set_sensitive(value.is_sensitive());
-            compact.append(name.clone(), copy);
-        }
-        start = end;
-    }
-    compact
 }
 
 /// Answers `101 Switching Protocols` (accepting permessage-deflate when the server has it

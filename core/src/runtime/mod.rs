@@ -12,6 +12,7 @@ mod config;
 mod conn;
 mod driver;
 mod event;
+mod headers;
 mod http;
 mod ids;
 mod namespace;

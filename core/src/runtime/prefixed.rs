@@ -18,6 +18,11 @@ impl<T> Prefixed<T> {
     pub(crate) fn new(prefix: Bytes, inner: T) -> Prefixed<T> {
         Prefixed { prefix, inner }
     }
+
+    /// The part of the prefix not read yet, and the stream.
+    pub(crate) fn into_parts(self) -> (Bytes, T) {
+        (self.prefix, self.inner)
+    }
 }
 
 impl<T: AsyncRead + Unpin> AsyncRead for Prefixed<T> {

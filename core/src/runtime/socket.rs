@@ -13,6 +13,7 @@ use super::ack::{AckError, AckSender, PendingAcks};
 use super::broadcast::BroadcastOperator;
 use super::conn::{Conn, Frames, RequestInfo, SendFlags};
 use super::event::Event;
+use super::headers::HandshakeHeaders;
 use super::namespace::{Namespace, lock, read, write};
 use super::operator::SocketOperator;
 use super::packet_middleware::{ChainOutcome, PacketError, PacketMiddleware, run_chain};
@@ -193,7 +194,7 @@ impl Handshake {
                 auth => auth,
             },
             request: Arc::new(RequestInfo {
-                headers,
+                headers: HandshakeHeaders::from_map(headers),
                 query,
                 address,
                 url: text("url"),
@@ -210,7 +211,7 @@ impl Handshake {
 
     /// The HTTP headers of the first request.
     pub fn headers(&self) -> &http::HeaderMap {
-        &self.request.headers
+        self.request.headers.map()
     }
 
     /// The query parameters of the first request, in order.
@@ -244,7 +245,10 @@ impl Handshake {
 
     /// Whether the first request was cross-origin (it had an `Origin` header).
     pub fn xdomain(&self) -> bool {
-        self.request.headers.contains_key(http::header::ORIGIN)
+        self.request
+            .headers
+            .map()
+            .contains_key(http::header::ORIGIN)
     }
 
     /// When the socket joined its namespace, in milliseconds since the Unix epoch.

@@ -140,14 +140,14 @@ impl ChannelWs {
             Some(WsMessage::Close(_)) | None => return Err(CloseReason::TransportClose),
         };
         if payload.len() > self.max_payload {
-            self.close(close_code::MESSAGE_TOO_BIG).await;
+            Box::pin(self.close(close_code::MESSAGE_TOO_BIG)).await;
             return Err(CloseReason::TransportError);
         }
         if !text {
             return Ok(Packet::Binary(payload));
         }
         if std::str::from_utf8(&payload).is_err() {
-            self.close(close_code::INVALID_PAYLOAD).await;
+            Box::pin(self.close(close_code::INVALID_PAYLOAD)).await;
             return Err(CloseReason::TransportError);
         }
         Packet::decode_text_frame(payload).map_err(|_| CloseReason::ParseError)

@@ -22,6 +22,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, ReadBuf};
 use tokio::net::TcpStream;
 
+use super::prefixed::Prefixed;
 use crate::proto::engineio::{CloseReason, Packet, WsFrame};
 use crate::proto::websocket::{
     Incoming, MessageReader, Opcode, ProtocolError, Role, close_code, encode_frame, encode_header,
@@ -66,7 +67,8 @@ pub(crate) struct FramedWs {
 }
 
 /// The byte stream under a WebSocket: the TCP stream itself when hyper served it from our
-/// own listener (no boxing, and hyper's 8 KiB read buffer is released), otherwise hyper's
+/// own listener or from a connection handed over with `Server::serve_connection` (no
+/// boxing, and hyper's 8 KiB read buffer is released), otherwise hyper's
 /// type-erased upgraded connection (e.g. when mounted in an axum app with another I/O type).
 #[derive(Debug)]
 pub(crate) enum WsIo {
@@ -140,7 +142,17 @@ pub(crate) fn from_upgraded(upgraded: Upgraded, settings: WsSettings) -> WsStrea
             WsIo::Tcp(parts.io.into_inner()),
             BytesMut::from(&parts.read_buf[..]),
         ),
-        Err(upgraded) => (WsIo::Upgraded(TokioIo::new(upgraded)), BytesMut::new()),
+        // A connection handed over with its first bytes (`Server::serve_connection`): what
+        // hyper read but did not parse comes first, then what it had not read of the prefix.
+        Err(upgraded) => match upgraded.downcast::<TokioIo<Prefixed<TcpStream>>>() {
+            Ok(parts) => {
+                let (unread, tcp) = parts.io.into_inner().into_parts();
+                let mut read = BytesMut::from(&parts.read_buf[..]);
+                read.extend_from_slice(&unread);
+                (WsIo::Tcp(tcp), read)
+            }
+            Err(upgraded) => (WsIo::Upgraded(TokioIo::new(upgraded)), BytesMut::new()),
+        },
     };
     WsStream::Framed(FramedWs {
         io,
@@ -166,7 +178,12 @@ impl FramedWs {
                 tcp.readable().await?;
                 self.read.reserve(wanted);
                 match tcp.try_read_buf(&mut self.read) {
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        // Readiness was stale: wait again without the buffer.
+                        if self.read.is_empty() {
+                            self.read = BytesMut::new();
+                        }
+                    }
                     result => return result,
                 }
             },
@@ -237,7 +254,7 @@ impl FramedWs {
             }
             let input = match self.reader.read(&mut self.read) {
                 Ok(input) => input,
-                Err(error) => return Err(self.fail(error).await),
+                Err(error) => return Err(Box::pin(self.fail(error)).await),
             };
             if self.read.is_empty() && self.read.capacity() > 0 {
                 self.read = BytesMut::new();
@@ -250,7 +267,7 @@ impl FramedWs {
                 }) => {
                     let payload = match self.inflated(compressed, payload) {
                         Ok(payload) => payload,
-                        Err(error) => return Err(self.fail(error).await),
+                        Err(error) => return Err(Box::pin(self.fail(error)).await),
                     };
                     if !text {
                         return Ok(Packet::Binary(payload));
@@ -260,7 +277,7 @@ impl FramedWs {
                             code: close_code::INVALID_PAYLOAD,
                             reason: "text message is not UTF-8",
                         };
-                        return Err(self.fail(error).await);
+                        return Err(Box::pin(self.fail(error)).await);
                     }
                     return Packet::decode_text_frame(payload).map_err(|_| CloseReason::ParseError);
                 }
@@ -270,7 +287,7 @@ impl FramedWs {
                 Some(Incoming::Pong) => {}
                 Some(Incoming::Close(code)) => {
                     self.queue_close(Some(code.unwrap_or(close_code::NORMAL)));
-                    let _ = tokio::time::timeout(CLOSE_WAIT, self.flush_control()).await;
+                    let _ = Box::pin(tokio::time::timeout(CLOSE_WAIT, self.flush_control())).await;
                     return Err(CloseReason::TransportClose);
                 }
                 None => match self.fill().await {
@@ -320,7 +337,9 @@ pub(crate) async fn next_packet(ws: Option<&mut WsStream>) -> Result<Packet, Clo
 pub(crate) async fn write_all(ws: &mut WsStream, packets: Vec<(Packet, bool)>) -> io::Result<()> {
     match ws {
         WsStream::Framed(ws) => write_framed(ws, packets).await,
-        WsStream::Channel(ws) => ws.write_all(packets).await,
+        // Boxed: carried sockets are the rare case, and the driver's future keeps the space
+        // of the largest write future for every idle session.
+        WsStream::Channel(ws) => Box::pin(ws.write_all(packets)).await,
     }
 }
 
