@@ -1,7 +1,7 @@
 //! One client in one namespace: its events, acknowledgements, rooms and disconnection.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,13 +18,55 @@ use crate::{invalid, lock};
 #[napi]
 pub struct NativeSocket {
     socket: Socket,
-    acks: Arc<Mutex<HashMap<u32, AckSender>>>,
-    next_ack: Arc<AtomicU32>,
-    inbox: Arc<Mutex<Inbox>>,
-    /// The socket's key in its server's dispatcher (0 for a socket still in middlewares).
-    key: u32,
+    /// What the socket's handlers on the engine's thread share with it: one allocation per
+    /// socket, as every idle connection keeps it.
+    shared: Arc<Shared>,
     dispatcher: Option<Arc<Dispatcher>>,
     pub(crate) pending_call: u32,
+}
+
+/// The state of a socket that its engine-side handlers reach.
+#[derive(Default)]
+struct Shared {
+    /// The socket's key in its server's dispatcher (0 for a socket still in middlewares).
+    key: u32,
+    /// The acknowledgements JavaScript still owes, by the id its event carried.
+    acks: Mutex<HashMap<u32, AckSender>>,
+    next_ack: AtomicU32,
+    inbox: Mutex<Inbox>,
+    /// Whether the disconnection was queued already.
+    disconnected: AtomicBool,
+    /// The rooms the socket was in as it began to disconnect.
+    rooms_before: Mutex<Vec<String>>,
+}
+
+impl Shared {
+    /// Hands `notice` to the dispatcher, or queues it until JavaScript listens.
+    fn deliver(&self, notice: SocketNotice) {
+        let mut inbox = lock(&self.inbox);
+        match &inbox.route {
+            Route::To(dispatcher) => dispatcher.push(notice),
+            Route::Queue => inbox.queued.push(notice),
+            Route::Closed => {}
+        }
+    }
+
+    /// Queues the disconnection (once) as the socket's last notice.
+    fn disconnected(&self, reason: &str) {
+        if self.disconnected.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        lock(&self.acks).clear();
+        let mut last = notice(self.key, dispatch::DISCONNECT, reason.to_owned());
+        last.rooms = Some(std::mem::take(&mut *lock(&self.rooms_before)));
+        let mut inbox = lock(&self.inbox);
+        match std::mem::replace(&mut inbox.route, Route::Closed) {
+            Route::To(dispatcher) => dispatcher.push(last),
+            // `listen` hands it over after what came before it.
+            Route::Queue => inbox.queued.push(last),
+            Route::Closed => {}
+        }
+    }
 }
 
 /// Where a connected socket's notices go: queued from the moment it connects (its
@@ -47,51 +89,50 @@ enum Route {
 
 impl NativeSocket {
     pub(crate) fn wrap(socket: Socket) -> NativeSocket {
+        NativeSocket::with_key(socket, 0, None)
+    }
+
+    fn with_key(socket: Socket, key: u32, dispatcher: Option<Arc<Dispatcher>>) -> NativeSocket {
         // socket.io's `socket.data` starts as `{}` (also for `fetchSockets` across servers).
         if socket.data() == Value::Null {
             socket.set_data(Value::Object(Default::default()));
         }
+        let shared = Shared {
+            key,
+            next_ack: AtomicU32::new(1),
+            ..Shared::default()
+        };
         NativeSocket {
             socket,
-            acks: Arc::default(),
-            next_ack: Arc::new(AtomicU32::new(1)),
-            inbox: Arc::default(),
-            key: 0,
-            dispatcher: None,
+            shared: Arc::new(shared),
+            dispatcher,
             pending_call: 0,
         }
     }
 
     /// A connected socket whose events are taken (and queued) at once, for `dispatcher`.
     pub(crate) fn for_connection(socket: Socket, dispatcher: &Arc<Dispatcher>) -> NativeSocket {
-        let mut native = NativeSocket::wrap(socket);
-        native.key = dispatcher.next_key();
-        native.dispatcher = Some(dispatcher.clone());
-        let key = native.key;
-        let acks = native.acks.clone();
-        let next = native.next_ack.clone();
-        let inbox = native.inbox.clone();
+        let native =
+            NativeSocket::with_key(socket, dispatcher.next_key(), Some(dispatcher.clone()));
+        let shared = native.shared.clone();
         native.socket.on_unhandled(move |_, mut event: Event| {
             let ack_id = event.ack().map(|sender| {
-                let id = next.fetch_add(1, Ordering::Relaxed);
-                lock(&acks).insert(id, sender);
+                let id = shared.next_ack.fetch_add(1, Ordering::Relaxed);
+                lock(&shared.acks).insert(id, sender);
                 id
             });
-            deliver(
-                &inbox,
-                SocketNotice {
-                    socket: key,
-                    kind: dispatch::EVENT,
-                    args: Some(payload_of(std::mem::take(&mut event.args))),
-                    event: std::mem::take(&mut event.name),
-                    ack_id,
-                    rooms: None,
-                },
-            );
+            shared.deliver(SocketNotice {
+                socket: shared.key,
+                kind: dispatch::EVENT,
+                args: Some(payload_of(std::mem::take(&mut event.args))),
+                event: std::mem::take(&mut event.name),
+                ack_id,
+                rooms: None,
+            });
         });
-        let inbox = native.inbox.clone();
+        let shared = native.shared.clone();
         native.socket.on_error(move |_, error| {
-            deliver(&inbox, notice(key, dispatch::ERROR, error.message.clone()));
+            shared.deliver(notice(shared.key, dispatch::ERROR, error.message.clone()));
         });
         native.watch_disconnection();
         native
@@ -102,38 +143,16 @@ impl NativeSocket {
     /// socket's `disconnect(true)` can close this one before JavaScript has seen it, and
     /// the reason must still be socket.io's.
     fn watch_disconnection(&self) {
-        let key = self.key;
-        let acks = self.acks.clone();
-        let inbox = self.inbox.clone();
-        let fired = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let rooms_before = Arc::new(Mutex::new(Vec::new()));
-        let finish = {
-            let rooms_before = rooms_before.clone();
-            move |reason: &str| {
-                if fired.swap(true, Ordering::SeqCst) {
-                    return;
-                }
-                lock(&acks).clear();
-                let mut last = notice(key, dispatch::DISCONNECT, reason.to_owned());
-                last.rooms = Some(std::mem::take(&mut *lock(&rooms_before)));
-                let mut inbox = lock(&inbox);
-                match std::mem::replace(&mut inbox.route, Route::Closed) {
-                    Route::To(dispatcher) => dispatcher.push(last),
-                    // `listen` hands it over after what came before it.
-                    Route::Queue => inbox.queued.push(last),
-                    Route::Closed => {}
-                }
-            }
-        };
+        let shared = self.shared.clone();
         self.socket.on_disconnecting(move |socket, _| {
-            *lock(&rooms_before) = socket.rooms();
+            *lock(&shared.rooms_before) = socket.rooms();
         });
-        let on_event = finish.clone();
+        let shared = self.shared.clone();
         self.socket
-            .on_disconnect(move |_, reason| on_event(reason.as_str()));
+            .on_disconnect(move |_, reason| shared.disconnected(reason.as_str()));
         // Closed before the handlers above were registered: core kept the reason.
         if let Some(reason) = self.socket.disconnect_reason() {
-            finish(reason.as_str());
+            self.shared.disconnected(reason.as_str());
         }
     }
 }
@@ -147,16 +166,6 @@ fn notice(socket: u32, kind: u32, event: String) -> SocketNotice {
         args: None,
         ack_id: None,
         rooms: None,
-    }
-}
-
-/// Hands `notice` to the dispatcher, or queues it until JavaScript listens.
-fn deliver(inbox: &Mutex<Inbox>, notice: SocketNotice) {
-    let mut inbox = lock(inbox);
-    match &inbox.route {
-        Route::To(dispatcher) => dispatcher.push(notice),
-        Route::Queue => inbox.queued.push(notice),
-        Route::Closed => {}
     }
 }
 
@@ -203,7 +212,7 @@ impl NativeSocket {
     /// Acknowledges the event that carried `ack_id`.
     #[napi]
     pub fn ack(&self, ack_id: u32, args: Payload) -> Result<()> {
-        let sender = lock(&self.acks).remove(&ack_id);
+        let sender = lock(&self.shared.acks).remove(&ack_id);
         match sender {
             Some(sender) => dropped_when_gone(sender.send_args(args_of(args)?)),
             None => Ok(()),
@@ -213,7 +222,7 @@ impl NativeSocket {
     /// The socket's key in the notices of `NativeServer.drainEvents`.
     #[napi(getter)]
     pub fn key(&self) -> u32 {
-        self.key
+        self.shared.key
     }
 
     /// Starts handing this socket's notices to the server's dispatcher, those that arrived
@@ -225,7 +234,7 @@ impl NativeSocket {
             .dispatcher
             .clone()
             .ok_or_else(|| invalid("only a connected socket has events"))?;
-        let mut inbox = lock(&self.inbox);
+        let mut inbox = lock(&self.shared.inbox);
         for queued in std::mem::take(&mut inbox.queued) {
             dispatcher.push(queued);
         }
@@ -269,12 +278,11 @@ impl NativeSocket {
     /// included) also reaches the `onEvent` callback, marked `outgoing`.
     #[napi]
     pub fn watch_outgoing(&self) {
-        let inbox = self.inbox.clone();
-        let key = self.key;
+        let shared = self.shared.clone();
         self.socket.on_any_outgoing(move |_, event, args| {
-            let mut outgoing = notice(key, dispatch::OUTGOING, event.to_owned());
+            let mut outgoing = notice(shared.key, dispatch::OUTGOING, event.to_owned());
             outgoing.args = Some(payload_of(args.to_vec()));
-            deliver(&inbox, outgoing);
+            shared.deliver(outgoing);
         });
     }
 
@@ -282,13 +290,13 @@ impl NativeSocket {
     /// (socket.io's `socket.conn.on("upgrade")`).
     #[napi]
     pub fn watch_upgrade(&self) {
-        let inbox = self.inbox.clone();
-        let key = self.key;
+        let shared = self.shared.clone();
         self.socket.conn().on_upgrade(move |transport| {
-            deliver(
-                &inbox,
-                notice(key, dispatch::UPGRADE, transport.as_str().to_owned()),
-            );
+            shared.deliver(notice(
+                shared.key,
+                dispatch::UPGRADE,
+                transport.as_str().to_owned(),
+            ));
         });
     }
 
