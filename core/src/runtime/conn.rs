@@ -636,6 +636,10 @@ impl Conn {
                     Some(held) if !held.is_empty() => std::mem::take(held),
                     _ => {
                         state.held.remove(&nsp);
+                        if state.held.is_empty() {
+                            // Its table would stay for the connection's life.
+                            state.held = HashMap::new();
+                        }
                         break;
                     }
                 }

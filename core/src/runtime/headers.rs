@@ -13,7 +13,8 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 #[derive(Debug, Default)]
 pub(crate) struct HandshakeHeaders {
     packed: Box<[u8]>,
-    map: OnceLock<HeaderMap>,
+    /// Boxed: an unused `OnceLock<HeaderMap>` would take 96 bytes in every session.
+    map: OnceLock<Box<HeaderMap>>,
 }
 
 impl HandshakeHeaders {
@@ -46,14 +47,14 @@ impl HandshakeHeaders {
     pub(crate) fn from_map(map: HeaderMap) -> HandshakeHeaders {
         HandshakeHeaders {
             packed: Box::default(),
-            map: OnceLock::from(map),
+            map: OnceLock::from(Box::new(map)),
         }
     }
 
     /// The headers as a map, built on first use.
     pub(crate) fn map(&self) -> &HeaderMap {
         self.map.get_or_init(|| {
-            let mut map = HeaderMap::new();
+            let mut map = Box::new(HeaderMap::new());
             let mut rest = &self.packed[..];
             while let (Some(name), Some(value)) = (take(&mut rest), take(&mut rest)) {
                 if let (Ok(name), Ok(value)) =

@@ -137,14 +137,23 @@ impl ServerConnection {
 
     /// The middlewares accepted a `Connect`: the namespace is joined.
     pub fn accepted(&mut self, nsp: &str) {
-        self.joining.remove(nsp);
+        self.stop_joining(nsp);
         self.joined.insert(nsp.to_owned());
         self.connect_deadline = None;
     }
 
     /// The middlewares refused a `Connect` (or the namespace does not exist).
     pub fn rejected(&mut self, nsp: &str) {
+        self.stop_joining(nsp);
+    }
+
+    /// Forgets a namespace being joined; the set's table goes once it is empty, as every
+    /// idle connection would keep it.
+    fn stop_joining(&mut self, nsp: &str) {
         self.joining.remove(nsp);
+        if self.joining.is_empty() {
+            self.joining = HashSet::new();
+        }
     }
 
     /// The server removed the socket of `nsp` (server-side disconnect).
