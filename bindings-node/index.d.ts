@@ -3,7 +3,7 @@
 //
 //   const io = new Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>(httpServer);
 import { EventEmitter } from "node:events";
-import type { IncomingMessage, Server as HttpServer, ServerResponse } from "node:http";
+import type { IncomingMessage, OutgoingHttpHeaders, Server as HttpServer, ServerResponse } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import type { Http2SecureServer, Http2Server } from "node:http2";
 
@@ -362,10 +362,16 @@ export declare class Engine extends EventEmitter {
   /**
    * Runs `middleware` on every HTTP request and WebSocket upgrade of the engine (express-session,
    * helmet, ...); `next(err)` refuses the request with a 400. Only when attached to a Node
-   * `http.Server`; headers set on an upgrade's response are not sent.
+   * `http.Server`; headers set on an upgrade's response are sent with its `101`.
    */
   use(middleware: EngineMiddleware): this;
   on(ev: "connection_error", listener: (err: ConnectionError) => void): this;
+  /**
+   * engine.io's `initial_headers` (the answer to a request that opens a connection) and
+   * `headers` (every answer): change `headers` to change what is sent, e.g. to set a cookie.
+   * Only when attached to a Node `http.Server`.
+   */
+  on(ev: "initial_headers" | "headers", listener: (headers: OutgoingHttpHeaders, req: IncomingMessage) => void): this;
   on(ev: string, listener: (...args: any[]) => void): this;
 }
 

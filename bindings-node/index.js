@@ -45,6 +45,10 @@ function forwardedHeaders(req, token) {
 const STANDALONE_MIDDLEWARES =
   "polysocket: io.engine.use(..) needs the server attached to a Node http.Server (new Server(httpServer)), not io.listen(port)";
 
+/** Why `io.engine`'s `headers` / `initial_headers` listeners are not called standalone. */
+const STANDALONE_HEADERS =
+  "polysocket: io.engine's \"headers\" and \"initial_headers\" events are emitted only with the server attached to a Node http.Server (new Server(httpServer)), not io.listen(port)";
+
 /** engine.io's body for a request a middleware refused (400). */
 const BAD_REQUEST_BODY = JSON.stringify({ code: 3, message: "Bad request" });
 
@@ -825,6 +829,10 @@ class Engine extends EventEmitter {
     super();
     this._native = nativeServer;
     this.on("newListener", (event) => {
+      if ((event === "headers" || event === "initial_headers") && this._standalone && !this._warnedHeaders) {
+        this._warnedHeaders = true;
+        process.emitWarning(STANDALONE_HEADERS, "PolysocketWarning");
+      }
       if (event !== "connection_error" || this._reporting) return;
       this._reporting = true;
       nativeServer.onConnectionError(({ code, message, context, method, url, headers }) => {
@@ -847,7 +855,8 @@ class Engine extends EventEmitter {
    * every HTTP request and WebSocket upgrade of the engine, before the engine sees it
    * (`next(err)` refuses it: 400, `connection_error` with `MIDDLEWARE_FAILURE`). Only with
    * Socket.IO attached to a Node `http.Server`: the standalone engine's requests never reach
-   * Node. Headers a middleware sets on an upgrade's response are not sent.
+   * Node. Headers a middleware sets on an upgrade's response (`res.setHeader`) are sent with
+   * its `101 Switching Protocols`, as engine.io does.
    */
   use(fn) {
     if (this._standalone) {
@@ -865,6 +874,17 @@ class Engine extends EventEmitter {
       chain = chain.then(() => new Promise((resolve, reject) => middleware(req, res, (err) => (err ? reject(err) : resolve()))));
     }
     chain.then(() => done(), (err) => done(err ?? new Error("middleware failure")));
+  }
+
+  /**
+   * engine.io's `initial_headers` (a request that opens a connection) and `headers` (every
+   * request) events for the answer to `req`: listeners may change `headers`, which is then
+   * sent. Only attached to a Node `http.Server`, where the answers pass through Node.
+   */
+  _headersFor(req, headers) {
+    if (!new URL(req.url, "http://x").searchParams.has("sid")) this.emit("initial_headers", headers, req);
+    this.emit("headers", headers, req);
+    return headers;
   }
 
   /** engine.io's `connection_error` for a request a middleware refused. */
@@ -993,6 +1013,8 @@ class Server extends EventEmitter {
         ({ status, headers: answerHeaders, body }) => {
           const out = {};
           for (const { name, value } of answerHeaders) out[name] = out[name] === undefined ? value : [].concat(out[name], value);
+          // As engine.io, only the transport's own answers (not its errors) carry them.
+          if (status === 200) this.engine._headersFor(req, out);
           res.writeHead(status, out);
           res.end(body);
         },
@@ -1005,7 +1027,7 @@ class Server extends EventEmitter {
   }
 
   _adoptUpgrade(req, socket, head) {
-    if (!this.engine._middlewares) return this._handOver(req, socket, head);
+    if (!this.engine._middlewares) return this._handOver(req, socket, head, undefined, {});
     const res = new UpgradeResponse(socket);
     this.engine._apply(req, res, (err) => {
       if (socket.destroyed) return;
@@ -1016,11 +1038,13 @@ class Server extends EventEmitter {
       }
       // express-session and others save on writeHead.
       res.writeHead();
-      this._handOver(req, socket, head, this._handshakeTokenFor(req));
+      this._handOver(req, socket, head, this._handshakeTokenFor(req), res._headers);
     });
   }
 
-  _handOver(req, socket, head, token) {
+  /** Hands the upgrade's TCP connection to the engine, which answers it with `headers`
+   * added (after the engine's `initial_headers` / `headers` listeners saw them). */
+  _handOver(req, socket, head, token, headers) {
     const fd = socket._handle && socket._handle.fd;
     if (typeof fd !== "number" || fd < 0) {
       socket.destroy();
@@ -1030,8 +1054,12 @@ class Server extends EventEmitter {
     for (const [name, value] of forwardedHeaders(req, token)) raw += `${name}: ${value}\r\n`;
     const bytes = Buffer.concat([Buffer.from(raw + "\r\n", "latin1"), head]);
     const peer = `${bracket(socket.remoteAddress)}:${socket.remotePort}`;
+    const extra = [];
+    for (const [name, value] of Object.entries(this.engine._headersFor(req, headers))) {
+      for (const item of [].concat(value)) extra.push({ name, value: String(item) });
+    }
     try {
-      this._native.adoptConnection(fd, bytes, peer);
+      this._native.adoptConnection(fd, bytes, peer, extra);
     } finally {
       // The engine holds its own descriptor for the connection now.
       socket.destroy();
@@ -1158,6 +1186,10 @@ class Server extends EventEmitter {
       throw new Error(STANDALONE_MIDDLEWARES);
     }
     this.engine._standalone = true;
+    if (this.engine.listenerCount("headers") + this.engine.listenerCount("initial_headers") > 0) {
+      this.engine._warnedHeaders = true;
+      process.emitWarning(STANDALONE_HEADERS, "PolysocketWarning");
+    }
     this._native.hold();
     this.listening = this._native.listen(Number(port) || 0, opts.host);
     this.listening.catch((error) => EventEmitter.prototype.emit.call(this, "error", error));

@@ -452,9 +452,22 @@ impl NativeServer {
     /// Takes over the TCP connection `fd` of an upgrade request that the app's
     /// `http.Server` received (`request_head`: the request as it came, rebuilt, plus the
     /// bytes read after it). The descriptor is duplicated, so Node may destroy its socket
-    /// right after.
+    /// right after. `response_headers` are added to the engine's answer to that request
+    /// (engine.io's `headers` event and the middlewares' `res.setHeader` on an upgrade).
     #[napi]
-    pub fn adopt_connection(&self, fd: i32, request_head: Buffer, peer: String) -> Result<()> {
+    pub fn adopt_connection(
+        &self,
+        fd: i32,
+        request_head: Buffer,
+        peer: String,
+        response_headers: Option<Vec<HttpHeader>>,
+    ) -> Result<()> {
+        let mut extra = http::HeaderMap::new();
+        for header in response_headers.unwrap_or_default() {
+            let name = http::HeaderName::from_bytes(header.name.as_bytes()).map_err(invalid)?;
+            let value = http::HeaderValue::from_str(&header.value).map_err(invalid)?;
+            extra.append(name, value);
+        }
         use std::os::fd::FromRawFd as _;
         // SAFETY: `fd` is a connected TCP socket that Node owns and keeps open for the
         // duration of this call; `dup` gives us a descriptor of our own for it.
@@ -477,7 +490,10 @@ impl NativeServer {
         let io = self.io.clone();
         napi::bindgen_prelude::spawn(async move {
             match tokio::net::TcpStream::from_std(stream) {
-                Ok(stream) => io.serve_connection(stream, peer, head).await,
+                Ok(stream) => {
+                    io.serve_connection_with_headers(stream, peer, head, extra)
+                        .await;
+                }
                 Err(error) => eprintln!("polysocket: cannot adopt a connection: {error}"),
             }
         });

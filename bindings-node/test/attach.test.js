@@ -196,3 +196,80 @@ describe("with express-session, as socket.io's docs wire it", () => {
     assert.deepEqual(await waitFor(client, "who"), [null]);
   });
 });
+
+describe("io.engine's initial_headers and headers events", () => {
+  let httpServer;
+  let server;
+  let url;
+  const initial = [];
+
+  before(async () => {
+    httpServer = http.createServer();
+    server = new Server(httpServer);
+    server.engine.use((req, res, next) => {
+      res.setHeader("x-from-middleware", "yes");
+      next();
+    });
+    server.engine.on("initial_headers", (headers, req) => {
+      headers["set-cookie"] = ["uid=1234; SameSite=Strict", "theme=dark"];
+      initial.push(new URL(req.url, "http://x").searchParams.get("transport"));
+    });
+    server.engine.on("headers", (headers) => {
+      headers["x-every"] = "1";
+    });
+    url = await listenLocal(httpServer);
+  });
+
+  after(() => {
+    server.close();
+    httpServer.close();
+  });
+
+  it("a polling handshake's answer gets both; later answers get `headers` only", async () => {
+    const opened = await fetch(`${url}/socket.io/?EIO=4&transport=polling`);
+    assert.equal(opened.status, 200);
+    assert.deepEqual(opened.headers.getSetCookie(), ["uid=1234; SameSite=Strict", "theme=dark"]);
+    assert.equal(opened.headers.get("x-every"), "1");
+    assert.equal(opened.headers.get("x-from-middleware"), "yes");
+    const { sid } = JSON.parse((await opened.text()).slice(1));
+    const posted = await fetch(`${url}/socket.io/?EIO=4&transport=polling&sid=${sid}`, { method: "POST", body: "40" });
+    assert.equal(posted.status, 200);
+    assert.deepEqual(posted.headers.getSetCookie(), []);
+    assert.equal(posted.headers.get("x-every"), "1");
+    assert.deepEqual(initial, ["polling"]);
+  });
+
+  it("a WebSocket upgrade's 101 carries them, with what the middlewares set", async () => {
+    const WebSocket = interopModule("node_modules/ws");
+    const ws = new WebSocket(`${url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket`);
+    const opened = new Promise((resolve) => ws.once("message", (data) => resolve(String(data))));
+    const response = await new Promise((resolve, reject) => {
+      ws.once("upgrade", resolve);
+      ws.once("error", reject);
+    });
+    assert.deepEqual(response.headers["set-cookie"], ["uid=1234; SameSite=Strict", "theme=dark"]);
+    assert.equal(response.headers["x-every"], "1");
+    assert.equal(response.headers["x-from-middleware"], "yes");
+    assert.match(await opened, /^0\{"sid"/);
+    ws.close();
+    assert.deepEqual(initial, ["polling", "websocket"]);
+  });
+
+  it("error answers get neither", async () => {
+    const refused = await fetch(`${url}/socket.io/?EIO=4&transport=polling&sid=nope`);
+    assert.equal(refused.status, 400);
+    assert.equal(refused.headers.get("x-every"), null);
+  });
+
+  it("standalone, where answers never pass through Node, listening to them warns", async () => {
+    const standalone = new Server();
+    standalone.engine.on("headers", () => {});
+    const warned = new Promise((resolve) => process.once("warning", resolve));
+    standalone.listen(0, { host: "127.0.0.1" });
+    const warning = await warned;
+    assert.equal(warning.name, "PolysocketWarning");
+    assert.match(warning.message, /attached to a Node http\.Server/);
+    await standalone.listening;
+    standalone.close();
+  });
+});

@@ -29,24 +29,10 @@ struct RawWs {
 impl RawWs {
     async fn connect(server: &TestServer, offer: Option<&str>) -> RawWs {
         let mut tcp = TcpStream::connect(server.addr).await.expect("connect");
-        let mut request = format!(
-            "GET {}?EIO=4&transport=websocket HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
-             Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-             Sec-WebSocket-Version: 13\r\n",
-            server.path
-        );
-        if let Some(offer) = offer {
-            request.push_str(&format!("Sec-WebSocket-Extensions: {offer}\r\n"));
-        }
-        request.push_str("\r\n");
+        let extension = offer.map(|offer| format!("Sec-WebSocket-Extensions: {offer}\r\n"));
+        let request = upgrade_request(server, extension.as_deref().unwrap_or(""));
         tcp.write_all(request.as_bytes()).await.expect("write");
-        let mut raw = Vec::new();
-        while !raw.ends_with(b"\r\n\r\n") {
-            let mut byte = [0u8; 1];
-            tcp.read_exact(&mut byte).await.expect("handshake answer");
-            raw.push(byte[0]);
-        }
-        let head = String::from_utf8(raw).expect("ascii");
+        let head = read_head(&mut tcp).await;
         assert!(head.starts_with("HTTP/1.1 101"), "{head}");
         let extensions = head.lines().find_map(|line| {
             let (name, value) = line.split_once(": ")?;
@@ -113,6 +99,28 @@ impl RawWs {
         self.send_frame(0x81, text.as_bytes()).await;
         assert_eq!(self.next().await, message(text));
     }
+}
+
+/// A WebSocket upgrade request for the engine of `server`, with `extra` header lines.
+fn upgrade_request(server: &TestServer, extra: &str) -> String {
+    format!(
+        "GET {}?EIO=4&transport=websocket HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\n{extra}\r\n",
+        server.path
+    )
+}
+
+/// Reads an HTTP answer's head, up to and with its blank line, byte by byte (so that the
+/// frames after it stay unread).
+async fn read_head(tcp: &mut TcpStream) -> String {
+    let mut raw = Vec::new();
+    while !raw.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        tcp.read_exact(&mut byte).await.expect("handshake answer");
+        raw.push(byte[0]);
+    }
+    String::from_utf8(raw).expect("ascii")
 }
 
 fn message(text: &str) -> Incoming {
@@ -273,12 +281,7 @@ async fn a_handed_over_connection_keeps_the_bytes_read_before_it() {
             .await
             .expect("bind");
         let host_addr = host.local_addr().expect("addr");
-        let request = format!(
-            "GET {}?EIO=4&transport=websocket HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
-             Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-             Sec-WebSocket-Version: 13\r\n\r\n",
-            server.path
-        );
+        let request = upgrade_request(&server, "");
         let mut frame = Vec::new();
         encode_header(&mut frame, Opcode::Text, false, text.len(), Some(KEY));
         let mut body = text.as_bytes().to_vec();
@@ -305,20 +308,8 @@ async fn a_handed_over_connection_keeps_the_bytes_read_before_it() {
             reader: MessageReader::new(Role::Client, 10_000_000, false),
             extensions: None,
         };
-        let mut head = Vec::new();
-        while !head.ends_with(b"\r\n\r\n") {
-            let mut byte = [0u8; 1];
-            ws.tcp
-                .read_exact(&mut byte)
-                .await
-                .expect("handshake answer");
-            head.push(byte[0]);
-        }
-        assert!(
-            head.starts_with(b"HTTP/1.1 101"),
-            "{}",
-            String::from_utf8_lossy(&head)
-        );
+        let head = read_head(&mut ws.tcp).await;
+        assert!(head.starts_with("HTTP/1.1 101"), "{head}");
         let open = ws.next().await;
         assert!(matches!(&open, Incoming::Message { payload, .. } if payload.starts_with(b"0{")));
         assert_eq!(
@@ -334,4 +325,37 @@ async fn a_handed_over_connection_keeps_the_bytes_read_before_it() {
             .expect("the connection ends with its client")
             .expect("no panic");
     }
+}
+
+/// `serve_connection_with_headers`: the headers the other server's middlewares set reach the
+/// `101 Switching Protocols` of the upgrade it handed over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handed_over_upgrade_answers_with_the_given_headers() {
+    let server = engineio_server().await;
+    let host = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let host_addr = host.local_addr().expect("addr");
+    let request = upgrade_request(&server, "");
+    let io = server.io.clone();
+    let already = request.len();
+    tokio::spawn(async move {
+        let (mut tcp, peer) = host.accept().await.expect("accept");
+        let mut read = vec![0u8; already];
+        tcp.read_exact(&mut read)
+            .await
+            .expect("the other server's read");
+        let mut headers = http::HeaderMap::new();
+        headers.append("set-cookie", http::HeaderValue::from_static("session=abc"));
+        headers.append("set-cookie", http::HeaderValue::from_static("theme=dark"));
+        io.serve_connection_with_headers(tcp, peer, Bytes::from(read), headers)
+            .await;
+    });
+    let mut tcp = TcpStream::connect(host_addr).await.expect("connect");
+    tcp.write_all(request.as_bytes()).await.expect("write");
+    let head = read_head(&mut tcp).await.to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 101"), "{head}");
+    assert!(head.contains("set-cookie: session=abc\r\n"), "{head}");
+    assert!(head.contains("set-cookie: theme=dark\r\n"), "{head}");
+    assert!(head.contains("sec-websocket-accept: "), "{head}");
 }

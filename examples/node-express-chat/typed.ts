@@ -77,5 +77,8 @@ const admin = io.of("/admin");
 admin.on("connection", (socket) => socket.emit("message", { from: "admin", text: socket.data.nickname }));
 io.of(/^\/team-\w+$/).on("connection", (socket) => socket.join(socket.nsp.name));
 io.engine.on("connection_error", (err) => console.log(err.code, err.message));
+io.engine.on("initial_headers", (headers, req) => {
+  if (req.url?.includes("transport=")) headers["set-cookie"] = "visited=1; Path=/";
+});
 
 export { askEveryone, askOne };

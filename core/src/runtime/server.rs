@@ -598,6 +598,20 @@ impl Server {
         peer: SocketAddr,
         already_read: Bytes,
     ) {
+        self.serve_connection_with_headers(stream, peer, already_read, http::HeaderMap::new())
+            .await;
+    }
+
+    /// Like [`Server::serve_connection`], and adds `response_headers` to the answer to the
+    /// connection's first request (e.g. the `101 Switching Protocols` of an upgrade whose
+    /// headers the other server's middlewares set, as engine.io's `headers` event does).
+    pub async fn serve_connection_with_headers(
+        &self,
+        stream: tokio::net::TcpStream,
+        peer: SocketAddr,
+        already_read: Bytes,
+        response_headers: http::HeaderMap,
+    ) {
         let _ = stream.set_nodelay(true);
         let server = self.inner.clone();
         let not_found: Fallback = Arc::new(|_| {
@@ -605,10 +619,24 @@ impl Server {
             *response.status_mut() = http::StatusCode::NOT_FOUND;
             response
         });
+        let first_response_headers =
+            Arc::new(Mutex::new(Some(response_headers).filter(|h| !h.is_empty())));
         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
             let server = server.clone();
             let fallback = not_found.clone();
-            async move { Ok::<_, std::convert::Infallible>(serve(server, fallback, req, peer).await) }
+            let extra = first_response_headers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
+            async move {
+                let mut response = serve(server, fallback, req, peer).await;
+                if let Some(extra) = extra {
+                    for (name, value) in &extra {
+                        response.headers_mut().append(name, value.clone());
+                    }
+                }
+                Ok::<_, std::convert::Infallible>(response)
+            }
         });
         let io = super::prefixed::Prefixed::new(already_read, stream);
         let _ = hyper::server::conn::http1::Builder::new()
