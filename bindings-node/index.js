@@ -45,6 +45,11 @@ function forwardedHeaders(req, token) {
 const STANDALONE_MIDDLEWARES =
   "polysocket: io.engine.use(..) needs the server attached to a Node http.Server (new Server(httpServer)), not io.listen(port)";
 
+/** Whether a request to the engine opens a connection (its URL has no `sid`). */
+function opensConnection(url) {
+  return !/[?&]sid=/.test(url);
+}
+
 /** Why `io.engine`'s `headers` / `initial_headers` listeners are not called standalone. */
 const STANDALONE_HEADERS =
   "polysocket: io.engine's \"headers\" and \"initial_headers\" events are emitted only with the server attached to a Node http.Server (new Server(httpServer)), not io.listen(port)";
@@ -882,7 +887,9 @@ class Engine extends EventEmitter {
    * sent. Only attached to a Node `http.Server`, where the answers pass through Node.
    */
   _headersFor(req, headers) {
-    if (!new URL(req.url, "http://x").searchParams.has("sid")) this.emit("initial_headers", headers, req);
+    if (this.listenerCount("initial_headers") > 0 && opensConnection(req.url)) {
+      this.emit("initial_headers", headers, req);
+    }
     this.emit("headers", headers, req);
     return headers;
   }
@@ -955,7 +962,7 @@ class Server extends EventEmitter {
 
   /** A new token for `req` if it opens a connection (no `sid`), after the middlewares. */
   _handshakeTokenFor(req) {
-    return new URL(req.url, "http://x").searchParams.has("sid") ? undefined : this._rememberHandshake(req);
+    return opensConnection(req.url) ? this._rememberHandshake(req) : undefined;
   }
 
   /**
