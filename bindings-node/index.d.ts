@@ -369,7 +369,7 @@ export declare class Engine extends EventEmitter {
   /**
    * engine.io's `initial_headers` (the answer to a request that opens a connection) and
    * `headers` (every answer): change `headers` to change what is sent, e.g. to set a cookie.
-   * Only when attached to a Node `http.Server`.
+   * Standalone, `req` has the request's `method`, `url` and `headers` only.
    */
   on(ev: "initial_headers" | "headers", listener: (headers: OutgoingHttpHeaders, req: IncomingMessage) => void): this;
   on(ev: string, listener: (...args: any[]) => void): this;

@@ -30,6 +30,23 @@ function headerObject(headers) {
   return appHeaders(Object.fromEntries(headers.map(({ name, value }) => [name, value])));
 }
 
+/** The engine's `{ name, value }` answer headers as `res.writeHead` takes them (a repeated
+ * name, such as `set-cookie`, as an array). */
+function responseHeaderObject(headers) {
+  const out = {};
+  for (const { name, value } of headers) out[name] = out[name] === undefined ? value : [].concat(out[name], value);
+  return out;
+}
+
+/** A headers object (values may be arrays) as `{ name, value }` pairs for the engine. */
+function headerPairs(headers) {
+  const pairs = [];
+  for (const [name, value] of Object.entries(headers)) {
+    for (const item of [].concat(value)) pairs.push({ name, value: String(item) });
+  }
+  return pairs;
+}
+
 /** `req`'s headers as `[name, value]` pairs for the engine: a client's copy of polysocket's
  * header dropped, and `token` (if any) added as it. */
 function forwardedHeaders(req, token) {
@@ -49,10 +66,6 @@ const STANDALONE_MIDDLEWARES =
 function opensConnection(url) {
   return !/[?&]sid=/.test(url);
 }
-
-/** Why `io.engine`'s `headers` / `initial_headers` listeners are not called standalone. */
-const STANDALONE_HEADERS =
-  "polysocket: io.engine's \"headers\" and \"initial_headers\" events are emitted only with the server attached to a Node http.Server (new Server(httpServer)), not io.listen(port)";
 
 /** engine.io's body for a request a middleware refused (400). */
 const BAD_REQUEST_BODY = JSON.stringify({ code: 3, message: "Bad request" });
@@ -834,10 +847,7 @@ class Engine extends EventEmitter {
     super();
     this._native = nativeServer;
     this.on("newListener", (event) => {
-      if ((event === "headers" || event === "initial_headers") && this._standalone && !this._warnedHeaders) {
-        this._warnedHeaders = true;
-        process.emitWarning(STANDALONE_HEADERS, "PolysocketWarning");
-      }
+      if (event === "headers" || event === "initial_headers") queueMicrotask(() => this._watchHeaders());
       if (event !== "connection_error" || this._reporting) return;
       this._reporting = true;
       nativeServer.onConnectionError(({ code, message, context, method, url, headers }) => {
@@ -849,10 +859,30 @@ class Engine extends EventEmitter {
         EventEmitter.prototype.emit.call(this, "connection_error", error);
       });
     });
+    this.on("removeListener", (event) => {
+      if (event === "headers" || event === "initial_headers") this._watchHeaders();
+    });
   }
 
   get clientsCount() {
     return this._native.clientsCount();
+  }
+
+  /** Standalone, the engine's answers go through `_answerHeaders` while `initial_headers` /
+   * `headers` listeners exist (attached, they pass through Node's server, see `_headersFor`). */
+  _watchHeaders() {
+    const wanted = this.listenerCount("headers") + this.listenerCount("initial_headers") > 0;
+    this._native.watchResponseHeaders(Boolean(this._standalone) && wanted);
+  }
+
+  /** One answer of the standalone engine, for the `initial_headers` / `headers` listeners. */
+  _answerHeaders({ call, method, url, headers, responseHeaders }) {
+    const out = responseHeaderObject(responseHeaders);
+    try {
+      this._headersFor({ method, url, headers: headerObject(headers) }, out);
+    } finally {
+      this._native.responseHeadersDone(call, headerPairs(out));
+    }
   }
 
   /**
@@ -884,7 +914,7 @@ class Engine extends EventEmitter {
   /**
    * engine.io's `initial_headers` (a request that opens a connection) and `headers` (every
    * request) events for the answer to `req`: listeners may change `headers`, which is then
-   * sent. Only attached to a Node `http.Server`, where the answers pass through Node.
+   * sent.
    */
   _headersFor(req, headers) {
     if (this.listenerCount("initial_headers") > 0 && opensConnection(req.url)) {
@@ -922,6 +952,7 @@ class Server extends EventEmitter {
     this._native = new native.NativeServer(
       nativeOptions(opts),
       allowRequest && ((check) => this._allowRequest(allowRequest, check)),
+      (call) => this.engine._answerHeaders(call),
     );
     this._nsps = new Map();
     this.sockets = this.of("/");
@@ -1018,8 +1049,7 @@ class Server extends EventEmitter {
       const peer = req.socket.remoteAddress ? `${bracket(req.socket.remoteAddress)}:${req.socket.remotePort}` : null;
       this._native.handleRequest(req.method, req.url, headers, Buffer.concat(chunks), peer).then(
         ({ status, headers: answerHeaders, body }) => {
-          const out = {};
-          for (const { name, value } of answerHeaders) out[name] = out[name] === undefined ? value : [].concat(out[name], value);
+          const out = responseHeaderObject(answerHeaders);
           // As engine.io, only the transport's own answers (not its errors) carry them.
           if (status === 200) this.engine._headersFor(req, out);
           res.writeHead(status, out);
@@ -1061,10 +1091,7 @@ class Server extends EventEmitter {
     for (const [name, value] of forwardedHeaders(req, token)) raw += `${name}: ${value}\r\n`;
     const bytes = Buffer.concat([Buffer.from(raw + "\r\n", "latin1"), head]);
     const peer = `${bracket(socket.remoteAddress)}:${socket.remotePort}`;
-    const extra = [];
-    for (const [name, value] of Object.entries(this.engine._headersFor(req, headers))) {
-      for (const item of [].concat(value)) extra.push({ name, value: String(item) });
-    }
+    const extra = headerPairs(this.engine._headersFor(req, headers));
     try {
       this._native.adoptConnection(fd, bytes, peer, extra);
     } finally {
@@ -1193,10 +1220,7 @@ class Server extends EventEmitter {
       throw new Error(STANDALONE_MIDDLEWARES);
     }
     this.engine._standalone = true;
-    if (this.engine.listenerCount("headers") + this.engine.listenerCount("initial_headers") > 0) {
-      this.engine._warnedHeaders = true;
-      process.emitWarning(STANDALONE_HEADERS, "PolysocketWarning");
-    }
+    this.engine._watchHeaders();
     this._native.hold();
     this.listening = this._native.listen(Number(port) || 0, opts.host);
     this.listening.catch((error) => EventEmitter.prototype.emit.call(this, "error", error));

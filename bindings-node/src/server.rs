@@ -9,7 +9,7 @@ use bytes::Bytes;
 use napi::bindgen_prelude::{Buffer, Result};
 use napi::{Env, Error, Status};
 use napi_derive::napi;
-use polysocket::{AllowRequest, Server, Socket, Value};
+use polysocket::{AllowRequest, ResponseHeaders, Server, Socket, Value};
 
 use crate::calls::PendingCalls;
 use crate::config::config_from;
@@ -32,6 +32,16 @@ pub(crate) fn http_headers(headers: &http::HeaderMap) -> Vec<HttpHeader> {
             })
         })
         .collect()
+}
+
+/// `headers` as a map; `None` if a name or value is not valid in HTTP.
+fn header_map(headers: &[HttpHeader]) -> Option<http::HeaderMap> {
+    let mut map = http::HeaderMap::new();
+    for header in headers {
+        let name = http::HeaderName::from_bytes(header.name.as_bytes()).ok()?;
+        map.append(name, http::HeaderValue::from_str(&header.value).ok()?);
+    }
+    Some(map)
 }
 
 /// One HTTP header.
@@ -116,6 +126,24 @@ pub struct RequestCheck {
     pub headers: Vec<HttpHeader>,
 }
 
+/// An answer of the engine whose headers engine.io's `initial_headers` / `headers`
+/// listeners may change (standalone; attached, the answers pass through Node's server).
+#[napi(object)]
+pub struct HeadersCall {
+    /// The call to end with `responseHeadersDone`.
+    pub call: u32,
+    /// Whether the request opens a connection (`initial_headers`).
+    pub initial: bool,
+    /// The request's method.
+    pub method: String,
+    /// The request's URL (path and query).
+    pub url: String,
+    /// The request's headers.
+    pub headers: Vec<HttpHeader>,
+    /// The headers of the engine's answer.
+    pub response_headers: Vec<HttpHeader>,
+}
+
 /// A request the Engine.IO layer refused (engine.io's `connection_error` event).
 #[napi(object)]
 pub struct EngineError {
@@ -141,6 +169,9 @@ pub struct NativeServer {
     releasers: Mutex<Vec<Box<dyn FnOnce() + Send>>>,
     pub(crate) middlewares: Arc<PendingCalls<Admission>>,
     allow_requests: Arc<PendingCalls<std::result::Result<(), String>>>,
+    response_headers: Arc<PendingCalls<Vec<HttpHeader>>>,
+    /// Whether answers go through `response_headers` (listeners are there).
+    headers_wanted: Arc<AtomicBool>,
     pub(crate) namespace_checks: Arc<PendingCalls<bool>>,
     pub(crate) server_acks: Arc<Mutex<HashMap<u32, polysocket::ServerAck>>>,
     pub(crate) next_server_ack: Arc<AtomicU32>,
@@ -158,12 +189,15 @@ type Holder = Box<dyn Fn(&Env, bool) + Send>;
 #[napi]
 impl NativeServer {
     /// A server with socket.io's options, as JSON; `allow_request` is socket.io's
-    /// `allowRequest`, answered with `allowRequestDone`.
+    /// `allowRequest`, answered with `allowRequestDone`; `response_headers` is called,
+    /// while `watchResponseHeaders(true)`, with each answer of the engine, and answered
+    /// with `responseHeadersDone`.
     #[napi(constructor)]
     pub fn new(
         env: Env,
         options_json: String,
         allow_request: Option<JsFunction<RequestCheck>>,
+        response_headers: Option<JsFunction<HeadersCall>>,
     ) -> Result<NativeServer> {
         let options: serde_json::Value = serde_json::from_str(&options_json).map_err(invalid)?;
         let mut config = config_from(&options)?;
@@ -182,6 +216,30 @@ impl NativeServer {
                 async move { answer.await.unwrap_or_else(|_| Err("Forbidden".to_owned())) }
             }));
         }
+        let headers_calls = Arc::new(PendingCalls::<Vec<HttpHeader>>::default());
+        let headers_wanted = Arc::new(AtomicBool::new(false));
+        let response_headers = response_headers.map(Callback::new);
+        if let Some(callback) = response_headers.clone() {
+            let pending = headers_calls.clone();
+            let hook = ResponseHeaders::new_async(move |head, initial, headers| {
+                let (call, answer) = pending.open();
+                callback.call(HeadersCall {
+                    call,
+                    initial,
+                    method: head.method.to_string(),
+                    url: head.uri.to_string(),
+                    headers: http_headers(&head.headers),
+                    response_headers: http_headers(&headers),
+                });
+                async move {
+                    match answer.await {
+                        Ok(changed) => header_map(&changed).unwrap_or(headers),
+                        Err(_) => headers,
+                    }
+                }
+            });
+            config.response_headers = Some(hook.only_while(headers_wanted.clone()));
+        }
         // The server spawns its tasks lazily; make sure they land on napi's runtime.
         let io = napi::bindgen_prelude::within_runtime_if_available(|| Server::with_config(config));
         let server = NativeServer {
@@ -189,6 +247,8 @@ impl NativeServer {
             releasers: Mutex::new(Vec::new()),
             middlewares: Arc::default(),
             allow_requests,
+            response_headers: headers_calls,
+            headers_wanted,
             namespace_checks: Arc::default(),
             server_acks: Arc::default(),
             next_server_ack: Arc::new(AtomicU32::new(1)),
@@ -198,6 +258,10 @@ impl NativeServer {
             holders: Mutex::new(Vec::new()),
         };
         if let Some(callback) = allow_request {
+            server.hold_with_server(&env, &callback);
+            lock(&server.releasers).push(Box::new(move || callback.release()));
+        }
+        if let Some(callback) = response_headers {
             server.hold_with_server(&env, &callback);
             lock(&server.releasers).push(Box::new(move || callback.release()));
         }
@@ -261,6 +325,19 @@ impl NativeServer {
     #[napi]
     pub fn allow_request_done(&self, call: u32, error: Option<String>) {
         self.allow_requests.finish(call, error.map_or(Ok(()), Err));
+    }
+
+    /// Whether the engine's answers go through the `response_headers` callback (JavaScript
+    /// turns it on while `initial_headers` / `headers` listeners exist).
+    #[napi]
+    pub fn watch_response_headers(&self, on: bool) {
+        self.headers_wanted.store(on, Ordering::Release);
+    }
+
+    /// Ends `response_headers` call `call`: the answer is sent with `headers`.
+    #[napi]
+    pub fn response_headers_done(&self, call: u32, headers: Vec<HttpHeader>) {
+        self.response_headers.finish(call, headers);
     }
 
     /// Calls `callback` with each socket that connects to namespace `nsp`.
@@ -522,6 +599,7 @@ impl NativeServer {
         }
         self.middlewares.abandon_all();
         self.allow_requests.abandon_all();
+        self.response_headers.abandon_all();
         self.namespace_checks.abandon_all();
         lock(&self.server_acks).clear();
         self.dispatcher.release();

@@ -261,15 +261,47 @@ describe("io.engine's initial_headers and headers events", () => {
     assert.equal(refused.headers.get("x-every"), null);
   });
 
-  it("standalone, where answers never pass through Node, listening to them warns", async () => {
+  it("standalone, the engine's answers go through the listeners too", async () => {
     const standalone = new Server();
-    standalone.engine.on("headers", () => {});
-    const warned = new Promise((resolve) => process.once("warning", resolve));
+    const seen = [];
+    standalone.engine.on("initial_headers", (headers, req) => {
+      headers["set-cookie"] = "uid=42";
+      seen.push(`initial ${req.method}`);
+    });
+    const every = (headers) => {
+      headers["x-every"] = "1";
+    };
+    standalone.engine.on("headers", every);
     standalone.listen(0, { host: "127.0.0.1" });
-    const warning = await warned;
-    assert.equal(warning.name, "PolysocketWarning");
-    assert.match(warning.message, /attached to a Node http\.Server/);
-    await standalone.listening;
-    standalone.close();
+    const base = `http://127.0.0.1:${await standalone.listening}`;
+    try {
+      const opened = await fetch(`${base}/socket.io/?EIO=4&transport=polling`);
+      assert.equal(opened.headers.get("set-cookie"), "uid=42");
+      assert.equal(opened.headers.get("x-every"), "1");
+      const { sid } = JSON.parse((await opened.text()).slice(1));
+      const posted = await fetch(`${base}/socket.io/?EIO=4&transport=polling&sid=${sid}`, { method: "POST", body: "40" });
+      assert.equal(posted.headers.get("set-cookie"), null);
+      assert.equal(posted.headers.get("x-every"), "1");
+
+      const WebSocket = interopModule("node_modules/ws");
+      const ws = new WebSocket(`${base.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket`);
+      const response = await new Promise((resolve, reject) => {
+        ws.once("upgrade", resolve);
+        ws.once("error", reject);
+      });
+      assert.equal(response.headers["set-cookie"][0], "uid=42");
+      assert.equal(response.headers["x-every"], "1");
+      ws.close();
+      assert.deepEqual(seen, ["initial GET", "initial GET"]);
+
+      // Without listeners the answers are left alone.
+      standalone.engine.off("headers", every);
+      standalone.engine.removeAllListeners("initial_headers");
+      const plain = await fetch(`${base}/socket.io/?EIO=4&transport=polling`);
+      assert.equal(plain.headers.get("x-every"), null);
+      assert.equal(plain.headers.get("set-cookie"), null);
+    } finally {
+      standalone.close();
+    }
   });
 });

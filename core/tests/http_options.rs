@@ -6,9 +6,10 @@ mod common;
 use std::io::Read as _;
 
 use common::{SOCKET_PATH, TestServer, get, post, request_with};
+use http::HeaderValue;
 use polysocket::{
-    AllowRequest, CookieConfig, Cors, CorsOrigin, HttpCompression, OriginPredicate, Server,
-    ServerConfig, Value,
+    AllowRequest, CookieConfig, Cors, CorsOrigin, HttpCompression, OriginPredicate,
+    ResponseHeaders, Server, ServerConfig, Value,
 };
 
 async fn server_with(tweak: impl FnOnce(&mut ServerConfig)) -> TestServer {
@@ -459,4 +460,69 @@ async fn close_disconnects_everyone_with_server_shutting_down_and_stops_listenin
     .await;
     // The listener is gone: no new connections.
     assert!(tokio::net::TcpStream::connect(server.addr).await.is_err());
+}
+
+/// engine.io's `initial_headers` / `headers`: every answer of the engine (polling, and a
+/// WebSocket's 101) passes through the hook; error answers do not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_response_headers_hook_sees_every_answer_and_changes_it() {
+    let server = server_with(|config| {
+        config.response_headers = Some(ResponseHeaders::new_async(|head, initial, mut headers| {
+            let transport = head
+                .uri
+                .query()
+                .unwrap_or_default()
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("transport="))
+                .unwrap_or_default()
+                .to_owned();
+            async move {
+                if initial {
+                    headers.append("set-cookie", HeaderValue::from_static("uid=1234"));
+                }
+                let seen = format!("{transport} initial={initial}");
+                headers.insert("x-seen", HeaderValue::from_str(&seen).expect("header"));
+                headers
+            }
+        }));
+    })
+    .await;
+    let opened = get(server.addr, &server.polling("")).await;
+    assert_eq!(opened.status, 200);
+    assert_eq!(opened.header("set-cookie"), Some("uid=1234"));
+    assert_eq!(opened.header("x-seen"), Some("polling initial=true"));
+    let sid = sid_of(&opened.poll_body());
+    let posted = post(server.addr, &server.polling_sid(&sid), "40").await;
+    posted.assert(200, "ok");
+    assert_eq!(posted.header("set-cookie"), None);
+    assert_eq!(posted.header("x-seen"), Some("polling initial=false"));
+
+    let (_ws, response) = tokio_tungstenite::connect_async(server.websocket_url(""))
+        .await
+        .expect("websocket");
+    assert_eq!(response.status(), 101);
+    assert_eq!(response.headers()["set-cookie"], "uid=1234");
+    assert_eq!(response.headers()["x-seen"], "websocket initial=true");
+
+    let unknown = get(server.addr, &server.polling_sid("nope")).await;
+    assert_eq!(unknown.status, 400);
+    assert_eq!(unknown.header("x-seen"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_response_headers_hook_runs_only_while_its_flag_is_set() {
+    let active = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = active.clone();
+    let server = server_with(move |config| {
+        let hook = ResponseHeaders::new(|_, _, headers| {
+            headers.insert("x-seen", HeaderValue::from_static("1"));
+        });
+        config.response_headers = Some(hook.only_while(flag));
+    })
+    .await;
+    let off = get(server.addr, &server.polling("")).await;
+    assert_eq!(off.header("x-seen"), None);
+    active.store(true, std::sync::atomic::Ordering::Release);
+    let on = get(server.addr, &server.polling("")).await;
+    assert_eq!(on.header("x-seen"), Some("1"));
 }

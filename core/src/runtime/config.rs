@@ -95,6 +95,9 @@ pub struct ServerConfig {
     /// `allowRequest` (default none): decides, from the request, whether a new connection
     /// may open; a refusal answers 403 with `{"code":4,"message":..}`.
     pub allow_request: Option<AllowRequest>,
+    /// engine.io's `initial_headers` / `headers` events (default none): may change the
+    /// headers of every answer the engine gives (not its errors) before it is sent.
+    pub response_headers: Option<ResponseHeaders>,
     /// `cookie` (default none): a cookie holding the session id, set on the handshake.
     pub cookie: Option<CookieConfig>,
     /// `httpCompression` (default on, threshold 1024 bytes): long-polling responses at least
@@ -146,6 +149,77 @@ impl AllowRequest {
 impl std::fmt::Debug for AllowRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("AllowRequest(..)")
+    }
+}
+
+type HeadersFuture = Pin<Box<dyn Future<Output = http::HeaderMap> + Send>>;
+type HeadersHook = dyn Fn(&RequestHead, bool, http::HeaderMap) -> HeadersFuture + Send + Sync;
+
+/// engine.io's `initial_headers` and `headers` events: called with the request, whether it
+/// opens a session (`initial_headers`), and the headers of the engine's answer to it (a
+/// long-polling answer, or a WebSocket's `101 Switching Protocols`); the headers it returns
+/// are sent instead. Not called for error answers, as in engine.io.
+#[derive(Clone)]
+pub struct ResponseHeaders {
+    hook: Arc<HeadersHook>,
+    /// The hook runs only while this is set (see [`ResponseHeaders::only_while`]).
+    active: Option<Arc<std::sync::atomic::AtomicBool>>,
+}
+
+impl ResponseHeaders {
+    /// A synchronous hook that changes the headers in place.
+    pub fn new(
+        hook: impl Fn(&RequestHead, bool, &mut http::HeaderMap) + Send + Sync + 'static,
+    ) -> Self {
+        ResponseHeaders {
+            hook: Arc::new(move |head, initial, mut headers| {
+                hook(head, initial, &mut headers);
+                Box::pin(async move { headers })
+            }),
+            active: None,
+        }
+    }
+
+    /// An asynchronous hook; read what it needs from the request before the future starts.
+    pub fn new_async<F, Fut>(hook: F) -> Self
+    where
+        F: Fn(&RequestHead, bool, http::HeaderMap) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = http::HeaderMap> + Send + 'static,
+    {
+        ResponseHeaders {
+            hook: Arc::new(move |head, initial, headers| Box::pin(hook(head, initial, headers))),
+            active: None,
+        }
+    }
+
+    /// Runs the hook only while `active` is set; otherwise answers cost nothing more (e.g. a
+    /// binding whose listeners may come and go).
+    pub fn only_while(mut self, active: Arc<std::sync::atomic::AtomicBool>) -> Self {
+        self.active = Some(active);
+        self
+    }
+
+    /// Whether the hook runs now.
+    pub(crate) fn is_active(&self) -> bool {
+        self.active
+            .as_ref()
+            .is_none_or(|active| active.load(std::sync::atomic::Ordering::Acquire))
+    }
+
+    /// The headers to send for an answer to `head`.
+    pub(crate) async fn apply(
+        &self,
+        head: &RequestHead,
+        initial: bool,
+        headers: http::HeaderMap,
+    ) -> http::HeaderMap {
+        (self.hook)(head, initial, headers).await
+    }
+}
+
+impl std::fmt::Debug for ResponseHeaders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResponseHeaders(..)")
     }
 }
 
@@ -302,6 +376,7 @@ impl Default for ServerConfig {
             connection_state_recovery: None,
             parser: Parser::Default,
             allow_request: None,
+            response_headers: None,
             cookie: None,
             http_compression: Some(HttpCompression::default()),
             per_message_deflate: None,

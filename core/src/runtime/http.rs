@@ -90,8 +90,29 @@ where
             req.headers().clone(),
         )
     });
+    // What the `headers` hook gets to see of the request, kept only when there is one.
+    let hook = (server.config.response_headers.as_ref()).filter(|hook| hook.is_active());
+    let head = hook.is_some().then(|| {
+        let mut head = Request::new(());
+        *head.method_mut() = req.method().clone();
+        *head.uri_mut() = req.uri().clone();
+        *head.version_mut() = req.version();
+        *head.headers_mut() = req.headers().clone();
+        head.into_parts().0
+    });
     let mut response = match route(&server, req, address).await {
-        Ok(response) => response,
+        Ok(mut response) => {
+            let answered = matches!(
+                response.status(),
+                StatusCode::OK | StatusCode::SWITCHING_PROTOCOLS
+            );
+            if let (Some(hook), Some(head), true) = (hook, head, answered) {
+                let initial = !query_has_sid(head.uri.query().unwrap_or(""));
+                let headers = std::mem::take(response.headers_mut());
+                *response.headers_mut() = hook.apply(&head, initial, headers).await;
+            }
+            response
+        }
         Err(rejection) => {
             if let Some((method, url, headers)) = request {
                 server.report_connection_error(&ConnectionError {
@@ -251,6 +272,13 @@ where
             None => return Err(Rejection::unknown_sid(&sid)),
         },
     })
+}
+
+/// Whether a query string names a session (`sid=`): the request does not open one.
+fn query_has_sid(query: &str) -> bool {
+    query
+        .split('&')
+        .any(|pair| pair == "sid" || pair.starts_with("sid="))
 }
 
 fn is_websocket_upgrade<B>(req: &Request<B>) -> bool {

@@ -37,7 +37,8 @@ pub use cluster::{
 };
 pub use config::{
     AllowRequest, ConnectionStateRecovery, CookieConfig, Cors, CorsOrigin, HttpCompression,
-    OriginPredicate, PerMessageDeflate, RequestHead, SameSite, SaturationPolicy, ServerConfig,
+    OriginPredicate, PerMessageDeflate, RequestHead, ResponseHeaders, SameSite, SaturationPolicy,
+    ServerConfig,
 };
 pub use event::Event;
 pub use http::{ConnectionError, SocketIoService};
