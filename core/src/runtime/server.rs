@@ -299,14 +299,17 @@ impl Server {
         if self.clients_count() > 0 {
             return Err(SetAdapterError::Connected);
         }
-        let namespaces: Vec<Namespace> = read(&self.inner.namespaces).values().cloned().collect();
-        let templates: Vec<Namespace> = read(&self.inner.parents)
-            .iter()
-            .map(ParentNamespace::template)
-            .collect();
-        if self.inner.adapter.set(adapter.clone()).is_err() {
-            return Err(SetAdapterError::AlreadySet);
-        }
+        // Set while no namespace or parent can be created: one made meanwhile would neither be
+        // in the lists below nor see the adapter (both read it under these locks).
+        let (namespaces, templates) = {
+            let namespaces = write(&self.inner.namespaces);
+            let parents = write(&self.inner.parents);
+            if self.inner.adapter.set(adapter.clone()).is_err() {
+                return Err(SetAdapterError::AlreadySet);
+            }
+            let templates: Vec<Namespace> = parents.iter().map(ParentNamespace::template).collect();
+            (namespaces.values().cloned().collect::<Vec<_>>(), templates)
+        };
         for namespace in namespaces.iter().chain(&templates) {
             let _ = namespace.0.cluster.set(adapter.clone());
         }
@@ -412,7 +415,12 @@ impl Server {
     }
 
     fn add_parent(&self, parent: ParentNamespace) -> ParentNamespace {
-        write(&self.inner.parents).push(parent.clone());
+        let mut parents = write(&self.inner.parents);
+        // An adapter set since `parent` was made (`set_adapter` holds this lock).
+        if let Some(cluster) = self.inner.adapter.get() {
+            let _ = parent.template().0.cluster.set(cluster.clone());
+        }
+        parents.push(parent.clone());
         parent
     }
 
@@ -752,5 +760,77 @@ async fn serve(
     } else {
         let (parts, _body) = req.into_parts();
         fallback(&parts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use tokio::sync::mpsc;
+
+    use super::*;
+    use crate::runtime::cluster::{
+        ClusterAdapter, ClusterOptions, DriverError, DriverFuture, DriverMessage, PubSubDriver,
+    };
+
+    /// A bus that takes everything and delivers nothing.
+    struct SilentBus(Mutex<Option<mpsc::UnboundedReceiver<DriverMessage>>>);
+
+    impl PubSubDriver for SilentBus {
+        fn publish(&self, _: Vec<(String, Vec<u8>)>) -> DriverFuture<'_, Result<(), DriverError>> {
+            Box::pin(async { Ok(()) })
+        }
+        fn subscribe(
+            &self,
+            _: Vec<String>,
+            _: Vec<String>,
+        ) -> DriverFuture<'_, Result<(), DriverError>> {
+            Box::pin(async { Ok(()) })
+        }
+        fn subscriber_count(&self, _: String) -> DriverFuture<'_, Result<usize, DriverError>> {
+            Box::pin(async { Ok(0) })
+        }
+        fn take_messages(&self) -> Option<mpsc::UnboundedReceiver<DriverMessage>> {
+            self.0.lock().unwrap().take()
+        }
+    }
+
+    /// Namespaces and parents made on other threads while the adapter is being set all end
+    /// up with it, whichever side wins each race.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn namespaces_made_while_the_adapter_is_set_get_it() {
+        for round in 0..200 {
+            let io = Server::new();
+            let makers: Vec<_> = (0..3)
+                .map(|thread| {
+                    let io = io.clone();
+                    std::thread::spawn(move || {
+                        let mut made = Vec::new();
+                        for i in 0..30 {
+                            made.push(io.of(&format!("/r{round}-t{thread}-{i}")));
+                            if i % 10 == 0 {
+                                let pattern = format!(r"^/p{round}-{thread}-{i}-\d+$");
+                                made.push(io.of_regex(&pattern).unwrap().template());
+                            }
+                        }
+                        made
+                    })
+                })
+                .collect();
+            let (_tx, rx) = mpsc::unbounded_channel();
+            let bus = SilentBus(Mutex::new(Some(rx)));
+            io.set_adapter(ClusterAdapter::new(bus, ClusterOptions::default()))
+                .expect("no connection yet");
+            for maker in makers {
+                for namespace in maker.join().unwrap() {
+                    assert!(
+                        namespace.0.cluster.get().is_some(),
+                        "round {round}: {} has no adapter",
+                        namespace.name()
+                    );
+                }
+            }
+        }
     }
 }
