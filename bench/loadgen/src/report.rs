@@ -4,12 +4,22 @@
 
 use std::collections::BTreeMap;
 
-/// Column order and headings.
-const SERVERS: [(&str, &str); 3] = [
+/// Column order and headings of the servers `run.sh` knows; others come after, by name.
+const SERVERS: [(&str, &str); 10] = [
     ("polysocket", "polysocket"),
     ("node", "node socket.io"),
     ("socketioxide", "socketioxide"),
+    ("polysocket-node-standalone", "Node binding, standalone"),
+    ("polysocket-node", "Node binding, attached"),
+    ("python-socketio-aiohttp", "python-socketio (aiohttp)"),
+    ("python-socketio-uvicorn", "python-socketio (uvicorn)"),
+    ("polysocket-python", "Python binding"),
+    ("polysocket-python-aiohttp", "Python binding (aiohttp)"),
+    ("polysocket-python-uvicorn", "Python binding (uvicorn)"),
 ];
+
+/// The servers the ratios compare with, the first one present.
+const REFERENCES: [&str; 3] = ["node", "python-socketio-aiohttp", "python-socketio-uvicorn"];
 
 /// (scenario, metric key, row label).
 const ROWS: [(&str, &str, &str); 28] = [
@@ -185,20 +195,50 @@ pub(crate) fn print(path: &str) -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
-    println!(
-        "| metric (median of runs) | {} | {} | {} | polysocket / node |",
-        SERVERS[0].1, SERVERS[1].1, SERVERS[2].1
-    );
-    println!("|---|---:|---:|---:|---:|");
+    // The servers present, known ones in their order, then the others by name.
+    let present: std::collections::BTreeSet<&str> = samples
+        .keys()
+        .map(|(server, _, _)| server.as_str())
+        .chain(errors.keys().map(|(server, _)| server.as_str()))
+        .collect();
+    let mut columns: Vec<(&str, String)> = SERVERS
+        .iter()
+        .filter(|(server, _)| present.contains(server))
+        .map(|(server, heading)| (*server, (*heading).to_owned()))
+        .collect();
+    for server in &present {
+        if !SERVERS.iter().any(|(known, _)| known == server) {
+            columns.push((server, (*server).to_owned()));
+        }
+    }
+    let reference = REFERENCES.iter().find(|r| present.contains(*r)).copied();
+    let compared: Vec<usize> = (0..columns.len())
+        .filter(|&i| reference.is_some_and(|r| columns[i].0 != r))
+        .collect();
+    let reference_heading = reference.map_or(String::new(), |r| {
+        columns
+            .iter()
+            .find(|(s, _)| *s == r)
+            .map_or(String::new(), |c| c.1.clone())
+    });
+    let mut header = String::from("| metric (median of runs) |");
+    for (_, heading) in &columns {
+        header.push_str(&format!(" {heading} |"));
+    }
+    for &i in &compared {
+        header.push_str(&format!(" {} / {reference_heading} |", columns[i].1));
+    }
+    println!("{header}");
+    println!("|---|{}", "---:|".repeat(columns.len() + compared.len()));
     for (scenario, key, label) in ROWS {
         let mut cells = Vec::new();
         let mut medians = Vec::new();
-        for (server, _) in SERVERS {
-            let k = (server.to_owned(), scenario.to_owned(), key.to_owned());
+        for (server, _) in &columns {
+            let k = ((*server).to_owned(), scenario.to_owned(), key.to_owned());
             let m = samples.get(&k).map(|v| median(v));
             let n = samples.get(&k).map_or(0, Vec::len);
             let failed = errors
-                .get(&(server.to_owned(), scenario.to_owned()))
+                .get(&((*server).to_owned(), scenario.to_owned()))
                 .copied()
                 .unwrap_or(0);
             medians.push(m);
@@ -211,14 +251,20 @@ pub(crate) fn print(path: &str) -> Result<(), Box<dyn std::error::Error>> {
                 None => "–".to_owned(),
             });
         }
-        let ratio = match (medians[0], medians[1]) {
-            (Some(p), Some(n)) if n != 0.0 && key != "clients" => format!("{:.2}×", p / n),
-            _ => "–".to_owned(),
-        };
-        println!(
-            "| {label} | {} | {} | {} | {ratio} |",
-            cells[0], cells[1], cells[2]
-        );
+        // Rows of scenarios that did not run are left out.
+        if cells.iter().all(|cell| cell == "–") {
+            continue;
+        }
+        let base = reference
+            .and_then(|r| columns.iter().position(|(s, _)| *s == r))
+            .and_then(|i| medians[i]);
+        for &i in &compared {
+            cells.push(match (medians[i], base) {
+                (Some(v), Some(b)) if b != 0.0 && key != "clients" => format!("{:.2}×", v / b),
+                _ => "–".to_owned(),
+            });
+        }
+        println!("| {label} | {} |", cells.join(" | "));
     }
     println!("\nruns per cell: {}", runs_summary(&samples));
     Ok(())
