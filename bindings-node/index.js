@@ -227,7 +227,6 @@ class RemoteSocket {
   }
 }
 
-/** One client in one namespace (socket.io's `Socket`). */
 /** The `Proxy` handler of `socket.data`: a top-level change is copied to the native socket. */
 class DataWatcher {
   constructor(socket) {
@@ -247,6 +246,7 @@ class DataWatcher {
   }
 }
 
+/** One client in one namespace (socket.io's `Socket`). */
 class Socket extends EventEmitter {
   constructor(nsp, nativeSocket) {
     super();
@@ -809,7 +809,7 @@ function nativeOptions(opts) {
 }
 
 /** What `io.engine.use` middlewares get as `res` for a WebSocket upgrade (engine.io's
- * `WebSocketResponse`): headers are kept but not sent; `end()` refuses the upgrade. */
+ * `WebSocketResponse`): headers set are sent with the `101`; `end()` refuses the upgrade. */
 class UpgradeResponse extends EventEmitter {
   constructor(socket) {
     super();
@@ -876,10 +876,10 @@ class Engine extends EventEmitter {
   }
 
   /** One answer of the standalone engine, for the `initial_headers` / `headers` listeners. */
-  _answerHeaders({ call, method, url, headers, responseHeaders }) {
+  _answerHeaders({ call, initial, method, url, headers, responseHeaders }) {
     const out = responseHeaderObject(responseHeaders);
     try {
-      this._headersFor({ method, url, headers: headerObject(headers) }, out);
+      this._headersFor({ method, url, headers: headerObject(headers) }, out, initial);
     } finally {
       this._native.responseHeadersDone(call, headerPairs(out));
     }
@@ -912,12 +912,12 @@ class Engine extends EventEmitter {
   }
 
   /**
-   * engine.io's `initial_headers` (a request that opens a connection) and `headers` (every
-   * request) events for the answer to `req`: listeners may change `headers`, which is then
-   * sent.
+   * engine.io's `initial_headers` (the request opens a connection: `initial`, or no `sid` in
+   * its URL) and `headers` (every request) events for the answer to `req`: listeners may
+   * change `headers`, which is then sent.
    */
-  _headersFor(req, headers) {
-    if (this.listenerCount("initial_headers") > 0 && opensConnection(req.url)) {
+  _headersFor(req, headers, initial) {
+    if (this.listenerCount("initial_headers") > 0 && (initial ?? opensConnection(req.url))) {
       this.emit("initial_headers", headers, req);
     }
     this.emit("headers", headers, req);

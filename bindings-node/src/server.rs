@@ -34,14 +34,17 @@ pub(crate) fn http_headers(headers: &http::HeaderMap) -> Vec<HttpHeader> {
         .collect()
 }
 
-/// `headers` as a map; `None` if a name or value is not valid in HTTP.
-fn header_map(headers: &[HttpHeader]) -> Option<http::HeaderMap> {
+/// `headers` as a map; an error names the first name or value that is not valid in HTTP.
+fn header_map(headers: &[HttpHeader]) -> Result<http::HeaderMap> {
     let mut map = http::HeaderMap::new();
     for header in headers {
-        let name = http::HeaderName::from_bytes(header.name.as_bytes()).ok()?;
-        map.append(name, http::HeaderValue::from_str(&header.value).ok()?);
+        let name = http::HeaderName::from_bytes(header.name.as_bytes()).map_err(invalid)?;
+        map.append(
+            name,
+            http::HeaderValue::from_str(&header.value).map_err(invalid)?,
+        );
     }
-    Some(map)
+    Ok(map)
 }
 
 /// One HTTP header.
@@ -539,12 +542,7 @@ impl NativeServer {
         peer: String,
         response_headers: Option<Vec<HttpHeader>>,
     ) -> Result<()> {
-        let mut extra = http::HeaderMap::new();
-        for header in response_headers.unwrap_or_default() {
-            let name = http::HeaderName::from_bytes(header.name.as_bytes()).map_err(invalid)?;
-            let value = http::HeaderValue::from_str(&header.value).map_err(invalid)?;
-            extra.append(name, value);
-        }
+        let extra = header_map(&response_headers.unwrap_or_default())?;
         use std::os::fd::FromRawFd as _;
         // SAFETY: `fd` is a connected TCP socket that Node owns and keeps open for the
         // duration of this call; `dup` gives us a descriptor of our own for it.

@@ -81,18 +81,11 @@ where
         return plain(StatusCode::NOT_FOUND, "Not found");
     }
     let origin = req.headers().get(header::ORIGIN).cloned();
-    // What `connection_error` listeners get to see of the request, kept only when some
-    // listener waits for it.
-    let request = server.has_connection_error_handlers().then(|| {
-        (
-            req.method().clone(),
-            req.uri().to_string(),
-            req.headers().clone(),
-        )
-    });
-    // What the `headers` hook gets to see of the request, kept only when there is one.
+    // What `connection_error` listeners and the `headers` hook get to see of the request,
+    // kept only when one of them waits for it.
+    let reports_errors = server.has_connection_error_handlers();
     let hook = (server.config.response_headers.as_ref()).filter(|hook| hook.is_active());
-    let head = hook.is_some().then(|| {
+    let head = (reports_errors || hook.is_some()).then(|| {
         let mut head = Request::new(());
         *head.method_mut() = req.method().clone();
         *head.uri_mut() = req.uri().clone();
@@ -106,22 +99,24 @@ where
                 response.status(),
                 StatusCode::OK | StatusCode::SWITCHING_PROTOCOLS
             );
-            if let (Some(hook), Some(head), true) = (hook, head, answered) {
-                let initial = !query_has_sid(head.uri.query().unwrap_or(""));
+            if let (Some(hook), Some(head), true) = (hook, &head, answered) {
+                let initial = EngineQuery::parse(head.uri.query().unwrap_or(""))
+                    .sid
+                    .is_none();
                 let headers = std::mem::take(response.headers_mut());
-                *response.headers_mut() = hook.apply(&head, initial, headers).await;
+                *response.headers_mut() = hook.apply(head, initial, headers).await;
             }
             response
         }
         Err(rejection) => {
-            if let Some((method, url, headers)) = request {
+            if let (Some(head), true) = (head, reports_errors) {
                 server.report_connection_error(&ConnectionError {
                     code: rejection.error.code(),
                     message: rejection.error.to_string(),
                     context: rejection.context,
-                    method,
-                    url,
-                    headers,
+                    method: head.method,
+                    url: head.uri.to_string(),
+                    headers: head.headers,
                 });
             }
             rejection.response
@@ -272,13 +267,6 @@ where
             None => return Err(Rejection::unknown_sid(&sid)),
         },
     })
-}
-
-/// Whether a query string names a session (`sid=`): the request does not open one.
-fn query_has_sid(query: &str) -> bool {
-    query
-        .split('&')
-        .any(|pair| pair == "sid" || pair.starts_with("sid="))
 }
 
 fn is_websocket_upgrade<B>(req: &Request<B>) -> bool {
