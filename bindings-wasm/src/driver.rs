@@ -371,22 +371,12 @@ impl Driver {
         }
     }
 
+    /// Sends what the session has for the probe, then for the link.
     fn flush(&mut self) -> bool {
+        let mut wrote = self.flush_probe();
         let Some(engine) = self.engine.as_mut() else {
-            return false;
+            return wrote;
         };
-        let mut wrote = false;
-        let probe_packets: Vec<Packet> =
-            std::iter::from_fn(|| engine.poll_probe_transmit()).collect();
-        if let Some(probe) = self.probe.as_ref()
-            && !probe_packets.is_empty()
-        {
-            wrote = true;
-            if !send_all(&probe.ws, &probe_packets) {
-                self.probe = None;
-                engine.probe_failed();
-            }
-        }
         let packets = engine.drain_transmits();
         if !packets.is_empty() {
             wrote = true;
@@ -399,6 +389,22 @@ impl Driver {
             }
         }
         wrote
+    }
+
+    /// Sends what the session has for the probed WebSocket (`2probe`, then `5`).
+    fn flush_probe(&mut self) -> bool {
+        let Some(engine) = self.engine.as_mut() else {
+            return false;
+        };
+        let packets: Vec<Packet> = std::iter::from_fn(|| engine.poll_probe_transmit()).collect();
+        let Some(probe) = self.probe.as_ref().filter(|_| !packets.is_empty()) else {
+            return false;
+        };
+        if !send_all(&probe.ws, &packets) {
+            self.probe = None;
+            engine.probe_failed();
+        }
+        true
     }
 
     /// Starts the GET and the POST that long-polling needs now, and reports a requested
@@ -487,8 +493,11 @@ impl Driver {
                 }
             }
             ClientEvent::Upgraded => {
-                // The `5` goes out on the probe, which then becomes the link.
-                self.flush();
+                // The `5` goes out on the probe, which then becomes the link; only then
+                // what was queued during the pause (the session counts it as the
+                // WebSocket's already) follows, on the new link. Flushing it before the
+                // swap would put it in the polling link's outbox, dropped with it.
+                self.flush_probe();
                 if let Some(probe) = self.probe.take() {
                     // Its events still say "probe"; `input` counts them as the link's.
                     self.link = Some(Link::WebSocket(probe));
