@@ -49,16 +49,18 @@ function encode(args) {
 
 /** The arguments of an encoded payload, placeholders replaced by their Buffers. */
 function decode({ json, attachments }) {
-  if (attachments.length === 0) return JSON.parse(json);
-  const walk = (value) => {
-    if (Array.isArray(value)) return value.map(walk);
-    if (value && typeof value === "object") {
-      if (value._placeholder === true && typeof value.num === "number") return attachments[value.num];
-      for (const key of Object.keys(value)) value[key] = walk(value[key]);
-    }
-    return value;
-  };
-  return walk(JSON.parse(json));
+  const values = JSON.parse(json);
+  return attachments.length === 0 ? values : restore(values, attachments);
 }
 
-module.exports = { encode, decode };
+/** `value` (parsed JSON) with every placeholder replaced by its Buffer in `attachments`. */
+function restore(value, attachments) {
+  if (Array.isArray(value)) return value.map((item) => restore(item, attachments));
+  if (value && typeof value === "object") {
+    if (value._placeholder === true && typeof value.num === "number") return attachments[value.num];
+    for (const key of Object.keys(value)) value[key] = restore(value[key], attachments);
+  }
+  return value;
+}
+
+module.exports = { encode, decode, restore };

@@ -5,7 +5,7 @@
 const { EventEmitter } = require("node:events");
 
 const native = require("./native");
-const { encode, decode } = require("./codec");
+const { encode, decode, restore } = require("./codec");
 
 /** The kinds of `NativeServer.drainEvents` notices (see src/dispatch.rs). */
 const OUTGOING = 1;
@@ -273,13 +273,19 @@ class Socket extends EventEmitter {
     }
   }
 
-  /** One notice of the engine about this socket (`NativeServer.drainEvents`). */
-  _onNotice(notice) {
-    if (notice.kind !== DISCONNECT) return this._onEvent(notice);
-    const reason = notice.event;
-    this.server._unroute(notice.socket);
+  /** One notice of the engine about this socket: a `[socket, kind, event, ackId, args,
+   * rooms, binary]` array of `NativeServer.drainEvents`, whose batch's `attachments` its
+   * placeholders index. */
+  _onNotice(notice, attachments) {
+    const kind = notice[1];
+    if (kind !== DISCONNECT) {
+      const args = notice[6] === 1 ? restore(notice[4], attachments) : notice[4];
+      return this._onEvent(kind, notice[2], args, notice[3]);
+    }
+    const reason = notice[2];
+    this.server._unroute(notice[0]);
     // What `disconnecting` listeners see: the rooms the socket was in.
-    this._roomsBeforeLeaving = new Set(notice.rooms);
+    this._roomsBeforeLeaving = new Set(notice[5]);
     EventEmitter.prototype.emit.call(this, "disconnecting", reason);
     this._roomsBeforeLeaving = undefined;
     this.nsp._remove(this);
@@ -306,7 +312,9 @@ class Socket extends EventEmitter {
     if (this._native) this._native.setData(JSON.stringify(this._data ?? {}) ?? "null");
   }
 
-  _onEvent({ kind, event, args, ackId }) {
+  /** An event from the client or to it, an error, or an upgrade; `ackId` 0 when the client
+   * wants no acknowledgement. */
+  _onEvent(kind, event, values, ackId) {
     if (kind === UPGRADE) {
       this._conn?.emit("upgrade", { name: event });
       return;
@@ -316,17 +324,18 @@ class Socket extends EventEmitter {
       if (this.listenerCount("error") > 0) EventEmitter.prototype.emit.call(this, "error", new Error(event));
       return;
     }
-    const values = decode(args);
     if (kind === OUTGOING) {
       for (const listener of [...(this._anyOutgoing ?? [])]) listener(event, ...values);
       return;
     }
-    if (ackId !== null && ackId !== undefined) {
+    if (ackId !== 0) {
       let answered = false;
       values.push((...answer) => {
         if (answered) return;
         answered = true;
-        this._native.ack(ackId, encode(answer));
+        const payload = encode(answer);
+        if (payload.attachments.length === 0) this._native.ackJson(ackId, payload.json);
+        else this._native.ack(ackId, payload);
       });
     }
     if (this._anyListeners === undefined && this._packetMiddlewares === undefined) {
@@ -1194,11 +1203,12 @@ class Server extends EventEmitter {
 
   /** Hands every waiting notice to its socket, in the order they happened. */
   _dispatch() {
-    for (const notice of this._native.drainEvents()) {
-      const socket = this._live.get(notice.socket);
+    const { json, attachments } = this._native.drainEvents();
+    for (const notice of JSON.parse(json)) {
+      const socket = this._live.get(notice[0]);
       if (!socket) continue;
       try {
-        socket._onNotice(notice);
+        socket._onNotice(notice, attachments);
       } catch (error) {
         // As with socket.io, a throwing handler is an uncaught exception; the rest of the
         // batch is still delivered.

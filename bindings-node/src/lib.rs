@@ -22,7 +22,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Error, Status};
 
 pub use client::{ClientNotice, ManagerEvent, NativeClient, NativeClientSocket};
-pub use dispatch::SocketNotice;
+pub use dispatch::NoticeBatch;
 pub use payload::Payload;
 pub use server::NativeServer;
 pub use socket::NativeSocket;

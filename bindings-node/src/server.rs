@@ -13,7 +13,7 @@ use polysocket::{AllowRequest, ResponseHeaders, Server, Socket, Value};
 
 use crate::calls::PendingCalls;
 use crate::config::config_from;
-use crate::dispatch::{Dispatcher, SocketNotice};
+use crate::dispatch::{Dispatcher, NoticeBatch};
 use crate::payload::{Payload, args_of, payload_of};
 use crate::socket::{NativeSocket, handshake_json};
 use crate::{Callback, JsFunction, invalid, lock};
@@ -613,7 +613,7 @@ impl NativeServer {
     /// Takes every waiting socket notice (events, outgoing events, errors, disconnections
     /// of every socket), oldest first.
     #[napi]
-    pub fn drain_events(&self) -> Vec<SocketNotice> {
+    pub fn drain_events(&self) -> NoticeBatch {
         self.dispatcher.drain()
     }
 

@@ -124,7 +124,7 @@ impl NativeSocket {
             shared.deliver(SocketNotice {
                 socket: shared.key,
                 kind: dispatch::EVENT,
-                args: Some(payload_of(std::mem::take(&mut event.args))),
+                args: Some(std::mem::take(&mut event.args)),
                 event: std::mem::take(&mut event.name),
                 ack_id,
                 rooms: None,
@@ -219,6 +219,14 @@ impl NativeSocket {
         }
     }
 
+    /// Acknowledges the event that carried `ack_id` with arguments without binary (their
+    /// JSON array): one string crosses instead of a [`Payload`] object.
+    #[napi]
+    pub fn ack_json(&self, ack_id: u32, json: String) -> Result<()> {
+        let attachments = Vec::new();
+        self.ack(ack_id, Payload { json, attachments })
+    }
+
     /// The socket's key in the notices of `NativeServer.drainEvents`.
     #[napi(getter)]
     pub fn key(&self) -> u32 {
@@ -281,7 +289,7 @@ impl NativeSocket {
         let shared = self.shared.clone();
         self.socket.on_any_outgoing(move |_, event, args| {
             let mut outgoing = notice(shared.key, dispatch::OUTGOING, event.to_owned());
-            outgoing.args = Some(payload_of(args.to_vec()));
+            outgoing.args = Some(args.to_vec());
             shared.deliver(outgoing);
         });
     }

@@ -103,6 +103,54 @@ describe("engine and socket events", () => {
     assert.deepEqual(after, []);
   });
 
+  it("events reach handlers intact when many arrive in one batch", async () => {
+    // Every notice of a drain is one JSON text and one attachment list: names that need
+    // escaping, binary values of several events in the same list, rooms, acks.
+    const names = ['say "hi"', "back\\slash", "tab\there", "ünïcødé ✓", "plain"];
+    const received = [];
+    let leaving;
+    const left = new Promise((resolve) => (leaving = resolve));
+    const done = new Promise((resolve) => {
+      server.once("connection", (socket) => {
+        socket.join("a \"quoted\" room");
+        socket.onAny((event, ...args) => {
+          const ack = typeof args.at(-1) === "function" ? args.pop() : undefined;
+          received.push([event, args]);
+          if (ack) ack({ echoed: args }, Buffer.from([9]));
+          if (received.length === names.length * 2) resolve();
+        });
+        socket.on("disconnecting", () => leaving([...socket.rooms].sort()));
+        socket.emit("ready");
+      });
+    });
+    const client = connect({ extraHeaders: { "x-ticket": "valid" } });
+    await waitFor(client, "ready");
+    const answers = [];
+    names.forEach((name, i) => {
+      client.emit(name, i, { nested: [Buffer.from([i, i + 1])] }, Buffer.from([i]));
+      answers.push(
+        new Promise((resolve, reject) =>
+          client.timeout(WAIT_MS).emit(name, "ack", i, (err, ...answer) => (err ? reject(err) : resolve(answer))),
+        ),
+      );
+    });
+    await done;
+    names.forEach((name, i) => {
+      const [event, args] = received[i * 2];
+      assert.equal(event, name);
+      assert.equal(args[0], i);
+      assert.deepEqual(args[1].nested[0], Buffer.from([i, i + 1]));
+      assert.deepEqual(args[2], Buffer.from([i]));
+      assert.deepEqual(received[i * 2 + 1], [name, ["ack", i]]);
+    });
+    for (const [i, answer] of (await Promise.all(answers)).entries()) {
+      assert.deepEqual(answer, [{ echoed: ["ack", i] }, Buffer.from([9])]);
+    }
+    const id = client.id;
+    client.disconnect();
+    assert.deepEqual(await left, [id, 'a "quoted" room'].sort());
+  });
+
   it("a throwing handler is reported as an uncaught exception and the server goes on", async () => {
     const script = path.join(__dirname, "..", "support", "throwing-handler.js");
     const stdout = await new Promise((resolve, reject) =>
