@@ -167,6 +167,44 @@ async fn pings_get_pongs_and_a_client_close_is_echoed() {
     ws.expect_close(1001).await;
 }
 
+/// A read that does not fill the server's buffer ends its readiness at once (no `recv` to
+/// learn that the socket is empty): messages that arrive with the end of the stream, in
+/// one read or in two, are still all handled, and the end is still seen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_that_arrive_with_the_end_of_the_stream_are_handled_and_it_ends() {
+    let server = engineio_server().await;
+    for split in [false, true] {
+        let mut ws = RawWs::connect(&server, None).await;
+        ws.echo("4first").await;
+        let mut out = Vec::new();
+        for text in [&b"4second"[..], &b"4third"[..]] {
+            let mut payload = text.to_vec();
+            let start = out.len();
+            encode_header(&mut out, Opcode::Text, false, payload.len(), Some(KEY));
+            out[start] = 0x81;
+            apply_mask(&mut payload, KEY);
+            out.extend_from_slice(&payload);
+        }
+        if split {
+            let half = out.len() / 2;
+            ws.tcp.write_all(&out[..half]).await.expect("write");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            ws.tcp.write_all(&out[half..]).await.expect("write");
+        } else {
+            ws.tcp.write_all(&out).await.expect("write");
+        }
+        ws.tcp.shutdown().await.expect("end the stream");
+        assert_eq!(ws.next().await, message("4second"));
+        assert_eq!(ws.next().await, message("4third"));
+        let mut rest = Vec::new();
+        let end = tokio::time::timeout(STEP_TIMEOUT, ws.tcp.read_to_end(&mut rest)).await;
+        assert!(
+            end.is_ok(),
+            "the server ends the stream after the client's end"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_protocol_error_closes_only_its_connection_with_its_code() {
     let server = engineio_server_with(|config| config.max_http_buffer_size = 1_000).await;

@@ -19,6 +19,7 @@ use std::task::{Context, Poll};
 use bytes::{Bytes, BytesMut};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
+use tokio::io::Interest;
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, ReadBuf};
 use tokio::net::TcpStream;
 
@@ -177,14 +178,30 @@ impl FramedWs {
                 // Wait without a buffer: idle connections keep none.
                 tcp.readable().await?;
                 self.read.reserve(wanted);
-                match tcp.try_read_buf(&mut self.read) {
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let room = self.read.capacity() - self.read.len();
+                let read = &mut self.read;
+                let mut drained = None;
+                let result = tcp.try_io(Interest::READABLE, || {
+                    let n = tcp.try_read_buf(read)?;
+                    if n > 0 && n < room {
+                        // A read that did not fill the buffer emptied the socket: report
+                        // `WouldBlock` so that tokio clears the readiness now, rather than
+                        // after one more `recv` that would say so. Data arriving later is
+                        // a new edge, and a peer's close stays ready.
+                        drained = Some(n);
+                        return Err(io::ErrorKind::WouldBlock.into());
+                    }
+                    Ok(n)
+                });
+                match (result, drained) {
+                    (_, Some(n)) => return Ok(n),
+                    (Err(e), None) if e.kind() == io::ErrorKind::WouldBlock => {
                         // Readiness was stale: wait again without the buffer.
                         if self.read.is_empty() {
                             self.read = BytesMut::new();
                         }
                     }
-                    result => return result,
+                    (result, None) => return result,
                 }
             },
             WsIo::Upgraded(io) => {
