@@ -100,12 +100,14 @@ impl Pending {
         });
     }
 
-    fn take(&mut self) -> NoticeBatch {
+    /// The batch of what was written (the attachments are copied into Node's buffers
+    /// here, outside the dispatcher's lock).
+    fn into_batch(self) -> NoticeBatch {
         let Pending {
             mut json,
             attachments,
             count,
-        } = std::mem::take(self);
+        } = self;
         json.push_str(if count == 0 { "[]" } else { "]" });
         NoticeBatch {
             json,
@@ -204,10 +206,8 @@ impl Dispatcher {
     pub(crate) fn drain(&self) -> NoticeBatch {
         // Cleared before taking: a notice queued from now on schedules its own wake-up.
         self.signalled.store(false, Ordering::Release);
-        let mut queue = lock(&self.queue);
-        self.last_batch.store(queue.count, Ordering::Relaxed);
-        let batch = queue.take();
-        drop(queue);
-        batch
+        let pending = std::mem::take(&mut *lock(&self.queue));
+        self.last_batch.store(pending.count, Ordering::Relaxed);
+        pending.into_batch()
     }
 }
