@@ -14,6 +14,7 @@ use bytes::Bytes;
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 use polysocket::Value;
+use polysocket::proto::value::write_json_string;
 
 use crate::{Callback, JsFunction, lock};
 
@@ -72,7 +73,8 @@ impl Pending {
         out.push(if self.count == 0 { '[' } else { ',' });
         self.count += 1;
         let _ = write!(out, "[{},{},", notice.socket, notice.kind);
-        write_json_string(out, &notice.event);
+        // Writing to a `String` cannot fail.
+        let _ = write_json_string(out, &notice.event);
         let _ = write!(out, ",{},", notice.ack_id.unwrap_or(0));
         let before = self.attachments.len();
         match notice.args {
@@ -87,7 +89,7 @@ impl Pending {
                     if i > 0 {
                         out.push(',');
                     }
-                    write_json_string(out, room);
+                    let _ = write_json_string(out, room);
                 }
                 out.push(']');
             }
@@ -116,21 +118,6 @@ impl Pending {
                 .map(|b| Buffer::from(b.to_vec()))
                 .collect(),
         }
-    }
-}
-
-/// Writes `text` as a JSON string.
-fn write_json_string(out: &mut String, text: &str) {
-    let plain = text
-        .bytes()
-        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\');
-    if plain {
-        out.push('"');
-        out.push_str(text);
-        out.push('"');
-    } else {
-        // Serializing a `str` cannot fail.
-        out.push_str(&serde_json::to_string(text).unwrap_or_default());
     }
 }
 

@@ -338,7 +338,7 @@ fn push_display(out: &mut String, value: impl fmt::Display) {
 }
 
 /// Writes `s` as a JSON string literal, escaped exactly as `JSON.stringify` does.
-fn write_json_string<W: fmt::Write>(out: &mut W, s: &str) -> fmt::Result {
+pub fn write_json_string<W: fmt::Write>(out: &mut W, s: &str) -> fmt::Result {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.write_char('"')?;
     let mut start = 0;
