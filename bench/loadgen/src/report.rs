@@ -211,22 +211,21 @@ pub(crate) fn print(path: &str) -> Result<(), Box<dyn std::error::Error>> {
             columns.push((server, (*server).to_owned()));
         }
     }
-    let reference = REFERENCES.iter().find(|r| present.contains(*r)).copied();
-    let compared: Vec<usize> = (0..columns.len())
-        .filter(|&i| reference.is_some_and(|r| columns[i].0 != r))
-        .collect();
-    let reference_heading = reference.map_or(String::new(), |r| {
-        columns
-            .iter()
-            .find(|(s, _)| *s == r)
-            .map_or(String::new(), |c| c.1.clone())
-    });
+    // The column the ratios compare with, and the columns compared.
+    let reference = REFERENCES
+        .iter()
+        .find_map(|r| columns.iter().position(|(server, _)| server == r));
+    let compared: Vec<usize> = match reference {
+        Some(r) => (0..columns.len()).filter(|&i| i != r).collect(),
+        None => Vec::new(),
+    };
     let mut header = String::from("| metric (median of runs) |");
     for (_, heading) in &columns {
         header.push_str(&format!(" {heading} |"));
     }
     for &i in &compared {
-        header.push_str(&format!(" {} / {reference_heading} |", columns[i].1));
+        let base = reference.map_or("", |r| columns[r].1.as_str());
+        header.push_str(&format!(" {} / {base} |", columns[i].1));
     }
     println!("{header}");
     println!("|---|{}", "---:|".repeat(columns.len() + compared.len()));
@@ -255,9 +254,7 @@ pub(crate) fn print(path: &str) -> Result<(), Box<dyn std::error::Error>> {
         if cells.iter().all(|cell| cell == "–") {
             continue;
         }
-        let base = reference
-            .and_then(|r| columns.iter().position(|(s, _)| *s == r))
-            .and_then(|i| medians[i]);
+        let base = reference.and_then(|r| medians[r]);
         for &i in &compared {
             cells.push(match (medians[i], base) {
                 (Some(v), Some(b)) if b != 0.0 && key != "clients" => format!("{:.2}×", v / b),
